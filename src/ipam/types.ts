@@ -14,6 +14,11 @@ export interface IpPool {
   readonly natOutgoing: boolean;
   /** A disabled pool allocates no new addresses; existing ones stay. */
   readonly disabled: boolean;
+  /**
+   * Optional gateway address inside the pool, for pools served to another plugin through
+   * podnet-ipam (e.g. the bridge's address). It is never allocated to a pod.
+   */
+  readonly gateway?: string;
 }
 
 export interface AllocationAttrs {
@@ -22,6 +27,10 @@ export interface AllocationAttrs {
   readonly namespace?: string;
   readonly pod?: string;
   readonly node: string;
+  /** CNI network name (conf.name): CNI GC is scoped to one network. */
+  readonly network?: string;
+  /** 'cni' for podnet-cni pods, 'ipam' for another plugin using podnet-ipam. */
+  readonly plugin?: 'cni' | 'ipam';
 }
 
 export interface AssignRequest {

@@ -1,0 +1,132 @@
+/**
+ * The agent's configuration: a YAML or JSON file (`podnet agent --config FILE`) with flags on
+ * top. Every field is validated with its path in the message; unknown fields are rejected.
+ */
+import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { PodnetError } from '../common/errors.js';
+import { parseLogLevel, type LogLevel } from '../common/log.js';
+import { AgentErrors } from './errors.js';
+import { DEFAULT_AGENT_SOCKET } from './client.js';
+
+export interface PoolConfig {
+  readonly name: string;
+  readonly cidr: string;
+  readonly blockSize?: number;
+  readonly natOutgoing?: boolean;
+  readonly disabled?: boolean;
+  readonly gateway?: string;
+}
+
+export interface AgentConfig {
+  readonly nodeName: string;
+  readonly socket: string;
+  readonly stateDir: string;
+  /** Pod MTU; 0 = derive from the uplink. */
+  readonly mtu: number;
+  readonly logLevel: LogLevel;
+  /** Pools created at start when absent from the datastore. */
+  readonly pools: readonly PoolConfig[];
+}
+
+export const DEFAULT_POOLS: readonly PoolConfig[] = [
+  { name: 'default-ipv4', cidr: '10.244.0.0/16', blockSize: 26, natOutgoing: true },
+  { name: 'default-ipv6', cidr: 'fd00:10:244::/56', blockSize: 122, natOutgoing: true },
+];
+
+export const DEFAULT_CONFIG: AgentConfig = {
+  nodeName: hostname(),
+  socket: DEFAULT_AGENT_SOCKET,
+  stateDir: '/var/lib/podnet',
+  mtu: 0,
+  logLevel: 'info',
+  pools: DEFAULT_POOLS,
+};
+
+const NODE_NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+function bad(path: string, why: string): never {
+  throw new PodnetError(AgentErrors.AGENT_CONFIG, `agent config ${path}: ${why}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyKeys(o: Record<string, unknown>, path: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) bad(`${path}.${k}`, `unknown field (allowed: ${allowed.join(', ')})`);
+}
+
+function str(o: Record<string, unknown>, k: string, path: string): string | undefined {
+  const v = o[k];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') bad(`${path}.${k}`, 'must be a non-empty string');
+  return v;
+}
+
+function absPath(o: Record<string, unknown>, k: string, path: string): string | undefined {
+  const v = str(o, k, path);
+  if (v !== undefined && (!v.startsWith('/') || v.includes('\0'))) bad(`${path}.${k}`, 'must be an absolute path');
+  return v;
+}
+
+function parsePools(v: unknown, path: string): PoolConfig[] {
+  if (!Array.isArray(v)) bad(path, 'must be a list');
+  return v.map((p: unknown, i: number) => {
+    const at = `${path}[${i}]`;
+    if (!isObject(p)) bad(at, 'must be an object');
+    onlyKeys(p, at, ['name', 'cidr', 'blockSize', 'natOutgoing', 'disabled', 'gateway']);
+    const name = str(p, 'name', at) ?? bad(`${at}.name`, 'is required');
+    const cidr = str(p, 'cidr', at) ?? bad(`${at}.cidr`, 'is required');
+    const out: { -readonly [K in keyof PoolConfig]: PoolConfig[K] } = { name, cidr };
+    if (p.blockSize !== undefined) {
+      if (!Number.isInteger(p.blockSize)) bad(`${at}.blockSize`, 'must be an integer prefix length');
+      out.blockSize = p.blockSize as number;
+    }
+    for (const k of ['natOutgoing', 'disabled'] as const) {
+      if (p[k] === undefined) continue;
+      if (typeof p[k] !== 'boolean') bad(`${at}.${k}`, 'must be true or false');
+      out[k] = p[k] as boolean;
+    }
+    const gw = str(p, 'gateway', at);
+    if (gw !== undefined) out.gateway = gw;
+    return out;
+  });
+}
+
+/** Validates a parsed config object (from a file), filling defaults. */
+export function parseAgentConfig(input: unknown, base: AgentConfig = DEFAULT_CONFIG): AgentConfig {
+  if (input === undefined || input === null) return base;
+  if (!isObject(input)) bad('(root)', 'must be a mapping');
+  onlyKeys(input, '', ['nodeName', 'socket', 'stateDir', 'mtu', 'logLevel', 'pools']);
+  const nodeName = str(input, 'nodeName', '') ?? base.nodeName;
+  if (!NODE_NAME_RE.test(nodeName)) bad('.nodeName', `${JSON.stringify(nodeName)} is not a DNS-1123 name`);
+  let mtu = base.mtu;
+  if (input.mtu !== undefined) {
+    if (!Number.isInteger(input.mtu) || ((input.mtu as number) !== 0 && ((input.mtu as number) < 576 || (input.mtu as number) > 65535))) {
+      bad('.mtu', 'must be 0 (auto) or an integer from 576 to 65535');
+    }
+    mtu = input.mtu as number;
+  }
+  let logLevel = base.logLevel;
+  if (input.logLevel !== undefined) logLevel = parseLogLevel(String(input.logLevel)) ?? bad('.logLevel', 'must be debug, info, warn or error');
+  return {
+    nodeName,
+    socket: absPath(input, 'socket', '') ?? base.socket,
+    stateDir: absPath(input, 'stateDir', '') ?? base.stateDir,
+    mtu,
+    logLevel,
+    pools: input.pools === undefined ? base.pools : parsePools(input.pools, '.pools'),
+  };
+}
+
+/** Parses YAML or JSON text (JSON is YAML). */
+export function parseAgentConfigText(text: string, source: string): AgentConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    bad(source, `does not parse: ${(e as Error).message}`);
+  }
+  return parseAgentConfig(doc);
+}

@@ -1,0 +1,240 @@
+/**
+ * The agent's CniBackend: CNI verbs in terms of IPAM and the pod dataplane.
+ *
+ * ADD: assign addresses (one CAS write) -> plumb the pod (veth, addresses, routes) -> result.
+ * Each step registers its undo; a failure unwinds them, so a failed ADD leaves nothing behind.
+ * DEL: remove plumbing, then release addresses (in that order, so an address is never handed
+ * out again while a route to the old pod still exists). Both are idempotent.
+ */
+import type { CniBackend, PluginMode } from '../cni/backend.js';
+import type { Attachment, CniIpConfig, CniRequest, CniResult, CniRoute, PodnetNetConf } from '../cni/types.js';
+import { PodnetError } from '../common/errors.js';
+import { canonicalIp, parseCidr, parseIp, formatIp, type Family } from '../common/ip.js';
+import { KeyedLock } from '../common/keyed-lock.js';
+import { UndoStack } from '../common/undo.js';
+import { POD_GATEWAY_V4, POD_GATEWAY_V6, type PodDataplane, type PodNetSpec } from '../dataplane/types.js';
+import type { AllocationRecord, Assignment, Ipam, IpPool } from '../ipam/types.js';
+import { AgentErrors } from './errors.js';
+import { handleOf, hostIfnameOf } from './naming.js';
+
+export interface PodNetworkDeps {
+  readonly ipam: Ipam;
+  readonly dataplane: PodDataplane;
+  readonly nodeName: string;
+  /** Pod MTU when the CNI config does not set one. */
+  readonly defaultMtu: number;
+  /** Current pools (the agent keeps this fresh). */
+  readonly pools: () => readonly IpPool[];
+  /** Observes each verb's duration (metrics); optional. */
+  readonly observe?: (verb: string, mode: PluginMode, seconds: number, ok: boolean) => void;
+}
+
+export class PodNetwork implements CniBackend {
+  private readonly locks = new KeyedLock();
+
+  constructor(private readonly deps: PodNetworkDeps) {}
+
+  async add(req: CniRequest, mode: PluginMode): Promise<CniResult> {
+    const handle = handleOf(req.containerId, req.ifname);
+    return this.timed('ADD', mode, () =>
+      this.locks.run(handle, async () => {
+        const undo = new UndoStack();
+        try {
+          const assignments = await this.deps.ipam.assign({
+            handle,
+            node: this.deps.nodeName,
+            families: this.families(req.conf),
+            ...(req.conf.pools ? { pools: req.conf.pools } : {}),
+            requested: requestedAddresses(req),
+            attrs: {
+              containerId: req.containerId,
+              ifname: req.ifname,
+              node: this.deps.nodeName,
+              network: req.conf.name,
+              plugin: mode,
+              ...(req.args.K8S_POD_NAMESPACE ? { namespace: req.args.K8S_POD_NAMESPACE } : {}),
+              ...(req.args.K8S_POD_NAME ? { pod: req.args.K8S_POD_NAME } : {}),
+            },
+          });
+          undo.push('release addresses', () => this.deps.ipam.release(handle));
+          if (mode === 'ipam') return this.ipamResult(req, assignments);
+          const spec = this.podSpec(req, assignments);
+          const plumbed = await this.deps.dataplane.setup(spec);
+          return mergePrev(req.conf.prevResult, {
+            cniVersion: req.conf.cniVersion,
+            interfaces: [
+              { name: plumbed.hostIfname, mac: plumbed.hostMac },
+              { name: req.ifname, mac: plumbed.podMac, mtu: plumbed.mtu, sandbox: req.netns },
+            ],
+            ips: assignments.map((a) => ({ address: `${a.address}/${a.family === 4 ? 32 : 128}`, gateway: gatewayOf(a.family), interface: 1 })),
+            routes: defaultRoutes(assignments),
+            ...dnsOf(req.conf),
+          });
+        } catch (e) {
+          const failures = await undo.unwind();
+          if (failures.length > 0 && e instanceof Error) e.message += ` (cleanup also failed: ${failures.join('; ')})`;
+          throw e;
+        }
+      }),
+    );
+  }
+
+  async del(req: CniRequest, mode: PluginMode): Promise<void> {
+    const handle = handleOf(req.containerId, req.ifname);
+    await this.timed('DEL', mode, () =>
+      this.locks.run(handle, async () => {
+        if (mode === 'cni') await this.deps.dataplane.teardown(hostIfnameOf(req.containerId, req.ifname));
+        await this.deps.ipam.release(handle);
+      }),
+    );
+  }
+
+  async check(req: CniRequest, mode: PluginMode): Promise<void> {
+    const handle = handleOf(req.containerId, req.ifname);
+    await this.timed('CHECK', mode, async () => {
+      const held = await this.deps.ipam.get(handle);
+      if (held.length === 0) {
+        throw new PodnetError(AgentErrors.AGENT_UNKNOWN_ATTACHMENT, `no addresses are assigned to ${handle} on node ${this.deps.nodeName}`);
+      }
+      const want = new Set(held.map((r) => r.address));
+      const got = new Set((req.conf.prevResult?.ips ?? []).map((ip) => canonicalIp(ip.address.split('/')[0] ?? '') ?? ip.address));
+      for (const a of want) {
+        if (!got.has(a)) throw new PodnetError(AgentErrors.AGENT_CHECK_MISMATCH, `prevResult lacks ${a}, which is assigned to ${handle}`);
+      }
+      for (const a of got) {
+        if (!want.has(a)) throw new PodnetError(AgentErrors.AGENT_CHECK_MISMATCH, `prevResult has ${a}, which is not assigned to ${handle}`);
+      }
+      if (mode === 'cni') await this.deps.dataplane.check(this.podSpec(req, held));
+    });
+  }
+
+  async status(_conf: PodnetNetConf, _mode: PluginMode): Promise<void> {
+    if (!this.deps.pools().some((p) => !p.disabled)) {
+      throw new PodnetError(AgentErrors.AGENT_NO_POOL, `node ${this.deps.nodeName} has no enabled IP pool`);
+    }
+  }
+
+  async gc(conf: PodnetNetConf, valid: readonly Attachment[], mode: PluginMode): Promise<void> {
+    const keep = new Set(valid.map((a) => handleOf(a.containerId, a.ifname)));
+    const mine = (r: AllocationRecord) => (r.attrs.network ?? conf.name) === conf.name && (r.attrs.plugin ?? 'cni') === mode;
+    const stale = (await this.deps.ipam.list(this.deps.nodeName)).filter((r) => mine(r) && !keep.has(r.handle));
+    for (const handle of new Set(stale.map((r) => r.handle))) {
+      const rec = stale.find((r) => r.handle === handle) as AllocationRecord;
+      await this.locks.run(handle, async () => {
+        if (mode === 'cni') await this.deps.dataplane.teardown(hostIfnameOf(rec.attrs.containerId, rec.attrs.ifname));
+        await this.deps.ipam.release(handle);
+      });
+    }
+    if (mode === 'cni') await this.removeOrphanLinks();
+  }
+
+  /** Deletes podnet host links that no allocation explains (left by a crash between steps). */
+  async removeOrphanLinks(): Promise<string[]> {
+    const expected = new Set(
+      (await this.deps.ipam.list(this.deps.nodeName))
+        .filter((r) => (r.attrs.plugin ?? 'cni') === 'cni')
+        .map((r) => hostIfnameOf(r.attrs.containerId, r.attrs.ifname)),
+    );
+    const removed: string[] = [];
+    for (const link of await this.deps.dataplane.listPodLinks()) {
+      if (expected.has(link.name)) continue;
+      await this.deps.dataplane.teardown(link.name);
+      removed.push(link.name);
+    }
+    return removed;
+  }
+
+  private families(conf: PodnetNetConf): Family[] {
+    if (conf.families && conf.families.length > 0) return [...conf.families];
+    const pools = this.deps.pools().filter((p) => !p.disabled && (!conf.pools || conf.pools.includes(p.name)));
+    const fams = new Set<Family>();
+    for (const p of pools) {
+      const c = parseCidr(p.cidr);
+      if (c) fams.add(c.family);
+    }
+    return [...fams].sort();
+  }
+
+  private podSpec(req: CniRequest, held: readonly Assignment[]): PodNetSpec {
+    return {
+      netnsPath: req.netnsPath,
+      ifname: req.ifname,
+      hostIfname: hostIfnameOf(req.containerId, req.ifname),
+      addresses: held.map((a) => ({ family: a.family, address: a.address })),
+      mtu: req.conf.mtu ?? this.deps.defaultMtu,
+      ...(req.conf.runtimeConfig.mac ?? req.args.MAC ? { mac: (req.conf.runtimeConfig.mac ?? req.args.MAC) as string } : {}),
+    };
+  }
+
+  /** podnet-ipam result: the addresses with their pool's prefix (the L2 subnet another plugin serves). */
+  private ipamResult(req: CniRequest, assignments: readonly Assignment[]): CniResult {
+    const pools = new Map(this.deps.pools().map((p) => [p.name, p]));
+    const ips: CniIpConfig[] = assignments.map((a) => {
+      const pool = pools.get(a.pool);
+      const prefix = pool ? (parseCidr(pool.cidr)?.prefix ?? (a.family === 4 ? 32 : 128)) : a.family === 4 ? 32 : 128;
+      const gw = pool?.gateway;
+      return { address: `${a.address}/${prefix}`, ...(gw ? { gateway: gw } : {}) };
+    });
+    const routes: CniRoute[] = [];
+    for (const ip of ips) {
+      if (!ip.gateway) continue;
+      const fam = parseIp(ip.gateway)?.family;
+      routes.push({ dst: fam === 6 ? '::/0' : '0.0.0.0/0', gw: ip.gateway });
+    }
+    return { cniVersion: req.conf.cniVersion, ips, ...(routes.length ? { routes } : {}), ...dnsOf(req.conf) };
+  }
+
+  private async timed<T>(verb: string, mode: PluginMode, fn: () => Promise<T>): Promise<T> {
+    const t0 = process.hrtime.bigint();
+    let ok = false;
+    try {
+      const r = await fn();
+      ok = true;
+      return r;
+    } finally {
+      this.deps.observe?.(verb, mode, Number(process.hrtime.bigint() - t0) / 1e9, ok);
+    }
+  }
+}
+
+function gatewayOf(f: Family): string {
+  return f === 4 ? POD_GATEWAY_V4 : POD_GATEWAY_V6;
+}
+
+function defaultRoutes(assignments: readonly Assignment[]): CniRoute[] {
+  const fams = new Set(assignments.map((a) => a.family));
+  const routes: CniRoute[] = [];
+  if (fams.has(4)) routes.push({ dst: '0.0.0.0/0', gw: POD_GATEWAY_V4 });
+  if (fams.has(6)) routes.push({ dst: '::/0', gw: POD_GATEWAY_V6 });
+  return routes;
+}
+
+function dnsOf(conf: PodnetNetConf): Pick<CniResult, 'dns'> {
+  const dns = conf.runtimeConfig.dns ?? conf.dns;
+  return dns ? { dns } : {};
+}
+
+/** Static addresses from runtimeConfig.ips and IP= in CNI_ARGS, without prefix lengths. */
+function requestedAddresses(req: CniRequest): string[] {
+  const out: string[] = [];
+  for (const s of [...(req.conf.runtimeConfig.ips ?? []), ...(req.args.IP ?? [])]) {
+    const c = parseCidr(s);
+    const ip = c ? c.ip : parseIp(s);
+    if (ip) out.push(formatIp(ip));
+  }
+  return [...new Set(out)];
+}
+
+/** When podnet runs after another plugin, its interface and addresses are appended to prevResult. */
+function mergePrev(prev: CniResult | undefined, ours: CniResult): CniResult {
+  if (!prev) return ours;
+  const offset = prev.interfaces?.length ?? 0;
+  return {
+    ...prev,
+    cniVersion: ours.cniVersion,
+    interfaces: [...(prev.interfaces ?? []), ...(ours.interfaces ?? [])],
+    ips: [...(prev.ips ?? []), ...(ours.ips ?? []).map((ip) => ({ ...ip, ...(ip.interface !== undefined ? { interface: ip.interface + offset } : {}) }))],
+    routes: [...(prev.routes ?? []), ...(ours.routes ?? [])],
+    ...(ours.dns ?? prev.dns ? { dns: (ours.dns ?? prev.dns) as NonNullable<CniResult['dns']> } : {}),
+  };
+}

@@ -1,0 +1,76 @@
+/** The agent's RPC methods (CLI queries), built from the same ports the CNI path uses. */
+import type { PodDataplane } from '../dataplane/types.js';
+import type { Ipam, IpPool } from '../ipam/types.js';
+import { hostIfnameOf } from './naming.js';
+import type { RpcHandler } from './server.js';
+import type { EndpointView, IpamView, StatusView } from './views.js';
+
+export interface RpcDeps {
+  readonly ipam: Ipam;
+  readonly dataplane: PodDataplane;
+  readonly nodeName: string;
+  readonly socket: string;
+  readonly version: string;
+  readonly startedAt: number;
+  readonly podMtu: number;
+  readonly uplinkMtu: number | undefined;
+  readonly datastore: () => { kind: string; healthy: boolean };
+  readonly pools: () => readonly IpPool[];
+}
+
+export async function endpointsOf(deps: Pick<RpcDeps, 'ipam' | 'dataplane' | 'nodeName'>): Promise<EndpointView[]> {
+  const [records, links] = await Promise.all([deps.ipam.list(deps.nodeName), deps.dataplane.listPodLinks()]);
+  const present = new Set(links.map((l) => l.name));
+  const byHandle = new Map<string, EndpointView & { addresses: string[] }>();
+  for (const r of records) {
+    let ep = byHandle.get(r.handle);
+    if (!ep) {
+      const plugin = r.attrs.plugin ?? 'cni';
+      const hostIfname = plugin === 'cni' ? hostIfnameOf(r.attrs.containerId, r.attrs.ifname) : undefined;
+      ep = {
+        containerId: r.attrs.containerId,
+        ifname: r.attrs.ifname,
+        namespace: r.attrs.namespace,
+        pod: r.attrs.pod,
+        network: r.attrs.network,
+        plugin,
+        hostIfname,
+        linkPresent: hostIfname !== undefined && present.has(hostIfname),
+        addresses: [],
+      };
+      byHandle.set(r.handle, ep);
+    }
+    ep.addresses.push(r.address);
+  }
+  return [...byHandle.values()].sort((a, b) => `${a.namespace}/${a.pod}/${a.containerId}`.localeCompare(`${b.namespace}/${b.pod}/${b.containerId}`));
+}
+
+export function rpcHandlers(deps: RpcDeps): Record<string, RpcHandler> {
+  return {
+    status: async (): Promise<StatusView> => ({
+      node: deps.nodeName,
+      version: deps.version,
+      pid: process.pid,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      socket: deps.socket,
+      datastore: deps.datastore(),
+      podMtu: deps.podMtu,
+      uplinkMtu: deps.uplinkMtu,
+      pools: deps.pools().map((p) => ({ name: p.name, cidr: p.cidr, disabled: p.disabled })),
+      endpoints: new Set((await deps.ipam.list(deps.nodeName)).map((r) => r.handle)).size,
+    }),
+    endpoints: () => endpointsOf(deps),
+    'ipam.show': async (): Promise<IpamView> => ({
+      pools: (await deps.ipam.usage()).map((u) => ({
+        name: u.pool.name,
+        cidr: u.pool.cidr,
+        blockSize: u.pool.blockSize,
+        disabled: u.pool.disabled,
+        natOutgoing: u.pool.natOutgoing,
+        size: u.size,
+        used: u.used,
+        blocks: u.blocks.map((b) => ({ cidr: b.cidr, node: b.node, size: b.size, used: b.used })),
+      })),
+    }),
+  };
+}

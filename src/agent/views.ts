@@ -1,0 +1,39 @@
+/** Shapes of the agent's RPC answers (shared by the agent and the CLI). */
+
+export interface StatusView {
+  readonly node: string;
+  readonly version: string;
+  readonly pid: number;
+  readonly uptimeSeconds: number;
+  readonly socket: string;
+  readonly datastore: { readonly kind: string; readonly healthy: boolean };
+  readonly podMtu: number;
+  readonly uplinkMtu: number | undefined;
+  readonly pools: readonly { readonly name: string; readonly cidr: string; readonly disabled: boolean }[];
+  readonly endpoints: number;
+}
+
+export interface EndpointView {
+  readonly containerId: string;
+  readonly ifname: string;
+  readonly namespace: string | undefined;
+  readonly pod: string | undefined;
+  readonly network: string | undefined;
+  readonly plugin: 'cni' | 'ipam';
+  readonly hostIfname: string | undefined;
+  readonly linkPresent: boolean;
+  readonly addresses: readonly string[];
+}
+
+export interface IpamView {
+  readonly pools: readonly {
+    readonly name: string;
+    readonly cidr: string;
+    readonly blockSize: number;
+    readonly disabled: boolean;
+    readonly natOutgoing: boolean;
+    readonly size: string;
+    readonly used: number;
+    readonly blocks: readonly { readonly cidr: string; readonly node: string; readonly size: number; readonly used: number }[];
+  }[];
+}

@@ -1,0 +1,67 @@
+/** `podnet status`, `podnet endpoints`, `podnet ipam show`: ask the agent, render the answer. */
+import { callRpc, DEFAULT_AGENT_SOCKET } from '../agent/client.js';
+import type { EndpointView, IpamView, StatusView } from '../agent/views.js';
+import { outputOption, parseCommandArgs, socketOption } from './args.js';
+import { parseOutputFormat, render, table } from './output.js';
+
+function common(argv: readonly string[]) {
+  const { values } = parseCommandArgs(argv, { ...outputOption, ...socketOption });
+  return { format: parseOutputFormat(values.output), socket: values.socket ?? process.env.PODNET_AGENT_SOCKET ?? DEFAULT_AGENT_SOCKET };
+}
+
+export async function statusCommand(argv: readonly string[]): Promise<string> {
+  const { format, socket } = common(argv);
+  const s = await callRpc<StatusView>(socket, 'status');
+  return render(s, format, () =>
+    [
+      `node:        ${s.node}`,
+      `agent:       running (pid ${s.pid}, up ${s.uptimeSeconds}s, version ${s.version})`,
+      `socket:      ${s.socket}`,
+      `datastore:   ${s.datastore.kind} (${s.datastore.healthy ? 'healthy' : 'UNHEALTHY'})`,
+      `pod MTU:     ${s.podMtu}${s.uplinkMtu !== undefined ? ` (uplink ${s.uplinkMtu})` : ''}`,
+      `pools:       ${s.pools.map((p) => `${p.name} ${p.cidr}${p.disabled ? ' (disabled)' : ''}`).join(', ') || 'none'}`,
+      `endpoints:   ${s.endpoints}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+export async function endpointsCommand(argv: readonly string[]): Promise<string> {
+  const { format, socket } = common(argv);
+  const eps = await callRpc<EndpointView[]>(socket, 'endpoints');
+  return render(eps, format, () =>
+    table(eps, [
+      { header: 'NAMESPACE', get: (e) => e.namespace ?? '-' },
+      { header: 'POD', get: (e) => e.pod ?? '-' },
+      { header: 'CONTAINER', get: (e) => e.containerId.slice(0, 12) },
+      { header: 'IFNAME', get: (e) => e.ifname },
+      { header: 'HOST-IF', get: (e) => (e.hostIfname ? `${e.hostIfname}${e.linkPresent ? '' : ' (missing)'}` : '-') },
+      { header: 'NETWORK', get: (e) => e.network ?? '-' },
+      { header: 'ADDRESSES', get: (e) => e.addresses.join(',') },
+    ]),
+  );
+}
+
+export async function ipamShowCommand(argv: readonly string[]): Promise<string> {
+  const { format, socket } = common(argv);
+  const v = await callRpc<IpamView>(socket, 'ipam.show');
+  return render(v, format, () => {
+    const pools = table(v.pools, [
+      { header: 'POOL', get: (p) => p.name },
+      { header: 'CIDR', get: (p) => p.cidr },
+      { header: 'BLOCK', get: (p) => `/${p.blockSize}` },
+      { header: 'SIZE', get: (p) => p.size },
+      { header: 'USED', get: (p) => p.used },
+      { header: 'BLOCKS', get: (p) => p.blocks.length },
+      { header: 'STATE', get: (p) => (p.disabled ? 'disabled' : 'enabled') },
+    ]);
+    const blocks = v.pools.flatMap((p) => p.blocks.map((b) => ({ ...b, pool: p.name })));
+    const bt = table(blocks, [
+      { header: 'BLOCK', get: (b) => b.cidr },
+      { header: 'POOL', get: (b) => b.pool },
+      { header: 'NODE', get: (b) => b.node },
+      { header: 'USED', get: (b) => `${b.used}/${b.size}` },
+    ]);
+    return `${pools}\n${bt}`;
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * A real `podnet agent` process running inside a namespace (a lab node or a test's "host").
+ * Started with `ip netns exec`, so its netlink sockets, sysctls and /proc/sys/net are the node's.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { CommonErrors, PodnetError } from '../common/errors.js';
+import { checkNsName } from './netns.js';
+import { PODNET_JS } from './paths.js';
+
+export interface AgentProcessOptions {
+  readonly ns: string;
+  readonly nodeName: string;
+  /** Directory for state, socket and log. */
+  readonly dir: string;
+  /** --pool flags, e.g. "v4=10.244.0.0/16". */
+  readonly pools?: readonly string[];
+  readonly mtu?: number;
+  readonly extraArgs?: readonly string[];
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class AgentProcess {
+  private child: ChildProcess | undefined;
+  readonly socket: string;
+  readonly stateDir: string;
+  readonly logFile: string;
+
+  constructor(private readonly opts: AgentProcessOptions) {
+    checkNsName(opts.ns);
+    this.socket = join(opts.dir, 'agent.sock');
+    this.stateDir = join(opts.dir, 'state');
+    this.logFile = join(opts.dir, 'agent.log');
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(timeoutMs = 15_000): Promise<void> {
+    if (this.child) throw new PodnetError(CommonErrors.INTERNAL, `agent ${this.opts.nodeName} already running`);
+    mkdirSync(this.opts.dir, { recursive: true });
+    const args = [
+      'netns', 'exec', this.opts.ns, process.execPath, PODNET_JS, 'agent',
+      '--node-name', this.opts.nodeName,
+      '--state-dir', this.stateDir,
+      '--socket', this.socket,
+      '--log-level', this.opts.logLevel ?? 'info',
+      ...(this.opts.mtu ? ['--mtu', String(this.opts.mtu)] : []),
+      ...(this.opts.pools ?? []).flatMap((p) => ['--pool', p]),
+      ...(this.opts.extraArgs ?? []),
+    ];
+    const log = openSync(this.logFile, 'a');
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const child = spawn('ip', args, { stdio: ['ignore', log, log], env });
+    closeSync(log);
+    this.child = child;
+    let exited: number | null | undefined;
+    child.once('exit', (code) => {
+      exited = code;
+      if (this.child === child) this.child = undefined;
+    });
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; Date.now() < deadline && i < 1000; i++) {
+      if (exited !== undefined) {
+        throw new PodnetError(CommonErrors.INTERNAL, `agent ${this.opts.nodeName} exited with ${exited} during start; see ${this.logFile}`);
+      }
+      if (await canConnect(this.socket)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await this.kill();
+    throw new PodnetError(CommonErrors.TIMEOUT, `agent ${this.opts.nodeName} did not open ${this.socket} within ${timeoutMs} ms; see ${this.logFile}`);
+  }
+
+  /** Graceful stop (SIGTERM), then SIGKILL after the grace period. */
+  async stop(graceMs = 5000): Promise<void> {
+    await this.signal('SIGTERM', graceMs);
+  }
+
+  /** kill -9: what a crash looks like. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL', 5000);
+  }
+
+  private async signal(sig: NodeJS.Signals, graceMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) {
+      this.child = undefined;
+      return;
+    }
+    // `ip netns exec` execs the command, so the child's pid is the agent's own.
+    const done = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(sig);
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await done;
+    clearTimeout(t);
+    this.child = undefined;
+  }
+}
+
+export function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
