@@ -3,7 +3,7 @@ import net from 'node:net';
 import { PodnetError, CommonErrors } from '../common/errors.js';
 import { decodeCniAnswer, encodeCniRequest, encodeRpcRequest, type RpcAnswer } from './protocol.js';
 
-export const DEFAULT_AGENT_SOCKET = '/run/podnet/agent.sock';
+export { DEFAULT_AGENT_SOCKET } from '../cni/config.js';
 
 /** Sends one request and reads the whole answer. Rejects with the socket error (ENOENT, ECONNREFUSED...). */
 export function exchange(socketPath: string, request: Buffer, timeoutMs = 300_000): Promise<Buffer> {

@@ -6,16 +6,18 @@
  * tries the agent itself first. Process I/O only; the logic is runCni's.
  */
 import { readFileSync } from 'node:fs';
+import { PodnetError } from '../common/errors.js';
+import { CniErrors } from '../cni/errors.js';
 import { basename } from 'node:path';
 import { AgentUnavailableBackend } from '../cni/agent-unavailable.js';
-import { runCni } from '../cni/run.js';
+import { cniErrorReply, runCni } from '../cni/run.js';
 import { callCni, DEFAULT_AGENT_SOCKET } from '../agent/client.js';
 
 function agentSocketOf(stdin: string, mode: 'cni' | 'ipam'): string {
   try {
     const conf = JSON.parse(stdin) as Record<string, unknown>;
     const ipam = conf.ipam as Record<string, unknown> | undefined;
-    const s = mode === 'ipam' ? (ipam?.agentSocket ?? conf.agentSocket) : conf.agentSocket;
+    const s = mode === 'ipam' ? ipam?.agentSocket : conf.agentSocket;
     return typeof s === 'string' && s !== '' ? s : DEFAULT_AGENT_SOCKET;
   } catch {
     return DEFAULT_AGENT_SOCKET;
@@ -23,7 +25,13 @@ function agentSocketOf(stdin: string, mode: 'cni' | 'ipam'): string {
 }
 
 async function main(): Promise<number> {
-  const stdin = readFileSync(0, 'utf8');
+  let stdin: string;
+  try {
+    stdin = readFileSync(0, 'utf8');
+  } catch (e) {
+    process.stdout.write(JSON.stringify(cniErrorReply(new PodnetError(CniErrors.CNI_IO_FAILURE, `reading stdin: ${(e as Error).message}`))) + '\n');
+    return 1;
+  }
   const mode = process.env.PODNET_PLUGIN === 'ipam' || basename(process.argv[1] ?? '').startsWith('podnet-ipam') ? 'ipam' : 'cni';
   let reason = process.env.PODNET_AGENT_ERROR ?? '';
   const socket = agentSocketOf(stdin, mode);
@@ -34,10 +42,10 @@ async function main(): Promise<number> {
       process.stdout.write(ans.stdout);
       return ans.exitCode;
     } catch (e) {
-      reason = `connect ${socket}: ${(e as Error).message}`;
+      reason = (e as Error).message;
     }
   }
-  const res = await runCni(process.env, stdin, new AgentUnavailableBackend(reason || `agent at ${socket} not reachable`), mode);
+  const res = await runCni(process.env, stdin, new AgentUnavailableBackend(reason || 'the agent socket could not be used'), mode);
   process.stdout.write(res.stdout);
   return res.exitCode;
 }
