@@ -10,6 +10,7 @@ import { runCni } from '../cni/run.js';
 import { asPodnetError, PodnetError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { AgentErrors } from './errors.js';
+import { peerPid } from './peercred.js';
 import { decodeFrame, encodeCniAnswer, MAX_REQUEST_BYTES, type CniFrame, type RpcAnswer } from './protocol.js';
 
 export type RpcHandler = (params: unknown) => Promise<unknown>;
@@ -65,6 +66,7 @@ export class AgentServer {
 
   private serve(sock: net.Socket): void {
     this.open.add(sock);
+    const pid = peerPid(sock);
     const chunks: Buffer[] = [];
     let size = 0;
     sock.on('data', (b: Buffer) => {
@@ -78,7 +80,7 @@ export class AgentServer {
     sock.on('error', () => undefined);
     sock.on('close', () => this.open.delete(sock));
     sock.on('end', () => {
-      void this.answer(Buffer.concat(chunks)).then(
+      void this.answer(Buffer.concat(chunks), pid).then(
         (out) => sock.end(out),
         (e: unknown) => {
           this.opts.log.error('request failed', { error: String(e) });
@@ -88,7 +90,7 @@ export class AgentServer {
     });
   }
 
-  private async answer(req: Buffer): Promise<Buffer | string> {
+  private async answer(req: Buffer, pid: number | undefined): Promise<Buffer | string> {
     let frame;
     try {
       frame = decodeFrame(req);
@@ -96,7 +98,7 @@ export class AgentServer {
       const err = new PodnetError(AgentErrors.AGENT_BAD_REQUEST, (e as Error).message);
       return JSON.stringify({ ok: false, error: { code: err.code, message: err.message } } satisfies RpcAnswer);
     }
-    if (frame.kind === 'cni') return this.cni(frame);
+    if (frame.kind === 'cni') return this.cni(frame, pid);
     const handler = Object.prototype.hasOwnProperty.call(this.opts.rpc, frame.method) ? this.opts.rpc[frame.method] : undefined;
     let answer: RpcAnswer;
     try {
@@ -109,10 +111,10 @@ export class AgentServer {
     return JSON.stringify(answer);
   }
 
-  private async cni(frame: CniFrame): Promise<Buffer> {
+  private async cni(frame: CniFrame, pid: number | undefined): Promise<Buffer> {
     const env = frame.env;
     const mode: PluginMode = env.PODNET_PLUGIN === 'ipam' ? 'ipam' : 'cni';
-    const netnsPath = netnsPathOf(env);
+    const netnsPath = netnsPathOf(env, pid);
     const t0 = process.hrtime.bigint();
     const { stdout, exitCode } = await runCni(env, frame.stdin, this.opts.backend, mode, netnsPath ? { netnsPath } : {});
     this.opts.log.debug('cni', {
@@ -127,11 +129,13 @@ export class AgentServer {
   }
 }
 
-/** The shim keeps CNI_NETNS open and sends its pid and fd: reachable from any mount namespace. */
-function netnsPathOf(env: Readonly<Record<string, string>>): string | undefined {
-  const pid = env.PODNET_PID;
+/**
+ * The shim keeps CNI_NETNS open and sends the fd number; the pid comes from SO_PEERCRED, so the
+ * path works across mount and pid namespaces. Without a peer pid, CNI_NETNS is used as given.
+ */
+function netnsPathOf(env: Readonly<Record<string, string>>, pid: number | undefined): string | undefined {
   const fd = env.PODNET_NETNS_FD;
-  if (pid && fd && /^\d{1,10}$/.test(pid) && /^\d{1,10}$/.test(fd)) return `/proc/${pid}/fd/${fd}`;
+  if (pid !== undefined && fd && /^\d{1,10}$/.test(fd)) return `/proc/${pid}/fd/${fd}`;
   return undefined;
 }
 
