@@ -71,6 +71,8 @@ export interface PoolUsage {
 export interface AllocationRecord extends Assignment {
   readonly handle: string;
   readonly attrs: AllocationAttrs;
+  /** When the address was assigned (ms since the epoch): lets a GC caller spare allocations younger than its own view. */
+  readonly allocatedAt?: number;
 }
 
 export interface Ipam {
