@@ -39,7 +39,7 @@ export class AgentServer {
     } catch {
       /* absent */
     }
-    const server = net.createServer((sock) => this.serve(sock));
+    const server = net.createServer({ allowHalfOpen: true }, (sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => {
