@@ -2,6 +2,7 @@
 import { AgentRpcError } from '../agent/client.js';
 import { PodnetError } from '../common/errors.js';
 import { agentCommand } from './agent-command.js';
+import { errorsCommand } from './errors-command.js';
 import { endpointsCommand, ipamShowCommand, statusCommand } from './agent-queries.js';
 import { VERSION } from './version.js';
 
@@ -12,6 +13,7 @@ const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly help: 
   status: { run: statusCommand, help: "show the local agent's state" },
   endpoints: { run: endpointsCommand, help: 'list pod endpoints on this node' },
   'ipam show': { run: ipamShowCommand, help: 'show IP pools, blocks and usage' },
+  errors: { run: errorsCommand, help: 'list every error code (--markdown for docs/ERRORS.md)' },
   version: { run: async () => `podnet ${VERSION}\n`, help: 'print the version' },
 };
 

@@ -148,3 +148,12 @@ test('assign request validation', () => {
   assert.throws(() => validateAssign({ ...ok, families: [], requested: [] } as never, 'n1'), code(E.IPAM_INVALID_REQUEST));
   assert.throws(() => validateAssign({ ...ok, families: [5] } as never, 'n1'), code(E.IPAM_INVALID_REQUEST));
 });
+
+test('a pool gateway is reserved and never assigned', () => {
+  const pool = validatePool({ name: 'br', cidr: '10.50.0.0/24', blockSize: 28, gateway: '10.50.0.1' });
+  const g = geometry(pool, '10.50.0.0/28');
+  assert.ok(g);
+  assert.deepEqual([...g.reserved].sort(), [0, 1]);
+  assert.equal(poolUsableCount(pool), 253n);
+  assert.throws(() => validatePool({ name: 'br', cidr: '10.50.0.0/24', gateway: '10.51.0.1' }), /gateway/);
+});

@@ -2,7 +2,7 @@
  * Allocation decisions, pure: the geometry of a block inside its pool (which ordinals exist and
  * which are reserved), the next free ordinal, and the first unclaimed block of a pool.
  */
-import { addressAt, bitsOf, cidrContains, cidrContainsCidr, cidrSize, formatCidr, formatIp, hostMask, offsetOf, parseCidr, subnetAt, subnetCount, type Cidr, type Family, type Ip } from '../common/ip.js';
+import { addressAt, bitsOf, parseIp, cidrContains, cidrContainsCidr, cidrSize, formatCidr, formatIp, hostMask, offsetOf, parseCidr, subnetAt, subnetCount, type Cidr, type Family, type Ip } from '../common/ip.js';
 import type { Block } from './block.js';
 import type { IpPool } from './types.js';
 import { poolCidr } from './pool.js';
@@ -13,7 +13,7 @@ export interface BlockGeometry {
   readonly block: Cidr;
   /** Addresses in the block. */
   readonly size: number;
-  /** Ordinals never handed out: the pool's network address and, for IPv4, its broadcast address. */
+  /** Ordinals never handed out: the pool's network address, for IPv4 its broadcast address, and the pool's gateway. */
   readonly reserved: ReadonlySet<number>;
 }
 
@@ -30,6 +30,8 @@ export function geometry(pool: IpPool, blockCidr: string): BlockGeometry | undef
     const bcast = net + cidrSize(p) - 1n;
     if (cidrContains(b, { family: 4, value: bcast })) reserved.add(Number(bcast - b.ip.value));
   }
+  const gw = pool.gateway !== undefined ? parseIp(pool.gateway) : undefined;
+  if (gw && cidrContains(b, gw)) reserved.add(Number(gw.value - b.ip.value));
   return { family: p.family, pool: p, block: b, size: Number(cidrSize(b)), reserved };
 }
 
@@ -84,10 +86,10 @@ export function firstUnclaimedBlock(pool: IpPool, taken: ReadonlySet<string>): s
   return undefined;
 }
 
-/** Usable addresses of a pool (all minus network and, for IPv4, broadcast). */
+/** Usable addresses of a pool (all minus network, for IPv4 broadcast, and the gateway). */
 export function poolUsableCount(pool: IpPool): bigint {
   const p = poolCidr(pool);
-  return cidrSize(p) - (p.family === 4 ? 2n : 1n);
+  return cidrSize(p) - (p.family === 4 ? 2n : 1n) - (pool.gateway !== undefined ? 1n : 0n);
 }
 
 /** Orders CIDR strings by network address. */

@@ -3,7 +3,7 @@
  * A pool is a canonical network CIDR carved into blocks of `blockSize`.
  */
 import { PodnetError } from '../common/errors.js';
-import { bitsOf, formatCidr, networkOf, parseCidr, type Cidr } from '../common/ip.js';
+import { bitsOf, cidrContains, formatCidr, formatIp, networkOf, parseCidr, parseIp, type Cidr } from '../common/ip.js';
 import { IpamErrors as E } from './errors.js';
 import type { IpPool } from './types.js';
 
@@ -16,6 +16,8 @@ export interface PoolInput {
   readonly natOutgoing?: boolean;
   /** Default false. */
   readonly disabled?: boolean;
+  /** An address inside the pool kept for another plugin's gateway (podnet-ipam); never assigned. */
+  readonly gateway?: string;
 }
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
@@ -50,7 +52,20 @@ export function validatePool(input: PoolInput): IpPool {
   for (const f of ['natOutgoing', 'disabled'] as const) {
     if (input[f] !== undefined && typeof input[f] !== 'boolean') throw invalid(`pool ${input.name}: ${f} must be a boolean`);
   }
-  return { name: input.name, cidr: canonical, blockSize, natOutgoing: input.natOutgoing ?? true, disabled: input.disabled ?? false };
+  let gateway: string | undefined;
+  if (input.gateway !== undefined) {
+    const gw = typeof input.gateway === 'string' ? parseIp(input.gateway) : undefined;
+    if (!gw || !cidrContains(c, gw)) throw invalid(`pool ${input.name}: gateway ${JSON.stringify(input.gateway)} must be an address inside ${canonical}`);
+    gateway = formatIp(gw);
+  }
+  return {
+    name: input.name,
+    cidr: canonical,
+    blockSize,
+    natOutgoing: input.natOutgoing ?? true,
+    disabled: input.disabled ?? false,
+    ...(gateway !== undefined ? { gateway } : {}),
+  };
 }
 
 export function poolCidr(p: IpPool): Cidr {
@@ -60,7 +75,7 @@ export function poolCidr(p: IpPool): Cidr {
 }
 
 export function serializePool(p: IpPool): string {
-  return JSON.stringify({ name: p.name, cidr: p.cidr, blockSize: p.blockSize, natOutgoing: p.natOutgoing, disabled: p.disabled });
+  return JSON.stringify({ name: p.name, cidr: p.cidr, blockSize: p.blockSize, natOutgoing: p.natOutgoing, disabled: p.disabled, ...(p.gateway !== undefined ? { gateway: p.gateway } : {}) });
 }
 
 /** Parses a stored pool record (key name given); throws IPAM_INVALID_POOL when it is damaged. */
