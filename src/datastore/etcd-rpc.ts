@@ -119,7 +119,7 @@ export class EtcdRpc {
       const attemptDeadline = now + Math.min(left, this.opts.attemptMs);
       try {
         // The gRPC deadline ends the attempt; the timer is a second bound in case it does not.
-        return await bounded(fn({ deadline: attemptDeadline }, { n, ambiguous }), attemptDeadline - now + 1000);
+        return await bounded(fn({ deadline: attemptDeadline }, { n, ambiguous }), attemptDeadline - now + 250);
       } catch (e) {
         if (e instanceof PodnetError) throw e;
         if (this.closed || e instanceof ClientClosedError) throw closedError(e);

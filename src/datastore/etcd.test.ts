@@ -6,12 +6,13 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
 import { isPodnetError } from '../common/errors.js';
 import { EtcdCluster } from '../lab/etcd.js';
 import { EventLog, eventually, expectCode, runDatastoreContract, sleep } from './contract.js';
 import { EtcdDatastore, type EtcdDatastoreOptions } from './etcd.js';
-import { TcpProxy } from './etcd-testkit.js';
+import { TcpProxy, latencyLine } from './etcd-testkit.js';
 import { EtcdWatch } from './etcd-watch.js';
 import { DatastoreErrors as E } from './errors.js';
 
@@ -265,4 +266,38 @@ test('etcd: an idle but healthy watch is probed and answered, not re-created', a
   assert.equal(w.restarts, 0, 'progress requests were answered');
   assert.deepEqual(log.errors, []);
   w.close();
+});
+
+test('etcd: single-member latencies (printed, not asserted)', async () => {
+  const s = await store();
+  const rev = (await s.list('/lat/')).revision;
+  const arrived = new Map<number, number>();
+  const w = s.watch('/lat/', rev, {
+    onEvents: (evs) => {
+      for (const e of evs) if (e.type === 'put') arrived.set(e.entry.revision, performance.now());
+    },
+    onError: () => undefined,
+  });
+  const put: number[] = [];
+  const get: number[] = [];
+  const cas: number[] = [];
+  const toWatch: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    let t = performance.now();
+    const a = await s.create(`/lat/${i}`, 'a');
+    put.push(performance.now() - t);
+    t = performance.now();
+    await s.get(`/lat/${i}`);
+    get.push(performance.now() - t);
+    t = performance.now();
+    const b = await s.update(`/lat/${i}`, 'b', a.revision);
+    cas.push(performance.now() - t);
+    await eventually('event', () => arrived.has(b.revision), 5_000);
+    toWatch.push((arrived.get(b.revision) as number) - t);
+  }
+  w.close();
+  console.log(latencyLine('etcd 1 member: put (create txn)', put));
+  console.log(latencyLine('etcd 1 member: get', get));
+  console.log(latencyLine('etcd 1 member: CAS (update txn)', cas));
+  console.log(latencyLine('etcd 1 member: CAS to watch event', toWatch));
 });
