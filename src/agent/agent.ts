@@ -1,26 +1,40 @@
 /**
- * The agent's composition root: datastore -> pools -> IPAM -> dataplane -> CNI socket.
+ * The agent's composition root:
+ *   datastore -> pools -> IPAM -> pod dataplane -> node registration -> cluster sync -> CNI socket.
  *
- * Start-up order matters for "a restart must not drop a packet": nothing in the kernel is
- * touched until the datastore is loaded; then pod links that no allocation explains (left by a
- * crash between an ADD's steps) are removed; existing pods' plumbing is left as it is.
+ * Start-up order is what makes a restart invisible to traffic: nothing in the kernel is changed
+ * until the datastore is loaded; the cluster reconciler waits for a complete list before its
+ * first apply; pod links that no allocation explains are removed only then; the socket opens
+ * last. Stopping leaves every kernel object in place.
  */
-import type { Datastore } from '../datastore/types.js';
-import type { PodDataplane } from '../dataplane/types.js';
-import type { IpPool } from '../ipam/types.js';
+import { createHash } from 'node:crypto';
+import { computeDesired } from '../calc/compute.js';
+import { podMtuFor } from '../calc/mtu.js';
+import { VXLAN_DEVICE, type ClusterDataplane } from '../calc/types.js';
+import { isPodnetError } from '../common/errors.js';
+import { parseCidr, type Family } from '../common/ip.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { EmbeddedDatastore } from '../datastore/embedded.js';
+import { LinuxClusterDataplane } from '../dataplane/linux/cluster/index.js';
 import { LinuxPodDataplane } from '../dataplane/linux/pod-dataplane.js';
+import { discoverUnderlay, type Underlay } from '../dataplane/linux/underlay.js';
+import type { PodDataplane } from '../dataplane/types.js';
+import { EmbeddedDatastore } from '../datastore/embedded.js';
+import { EtcdDatastore } from '../datastore/etcd.js';
+import type { Datastore } from '../datastore/types.js';
 import { DatastoreIpam } from '../ipam/ipam.js';
 import { createPool, listPools } from '../ipam/pools.js';
-import { isPodnetError } from '../common/errors.js';
+import type { IpPool } from '../ipam/types.js';
+import type { BackendName, NodeRecord } from '../model/node.js';
+import { ClusterSync } from './cluster-sync.js';
 import type { AgentConfig } from './config.js';
+import { NodeRegistry } from './node-registry.js';
 import { PodNetwork } from './pod-network.js';
 import { rpcHandlers } from './rpc.js';
 import { AgentServer } from './server.js';
 
 export interface Agent {
   readonly podNetwork: PodNetwork;
+  readonly clusterSync: ClusterSync;
   close(): Promise<void>;
 }
 
@@ -30,23 +44,76 @@ export interface AgentDeps {
   /** Tests inject these; production builds them from the config. */
   readonly datastore?: Datastore;
   readonly dataplane?: PodDataplane;
+  readonly clusterDataplane?: ClusterDataplane;
+  readonly underlay?: Underlay;
 }
 
-const FALLBACK_MTU = 1500;
+const TUNNEL_CONTAINER = 'podnet-tunnel';
+
+export function openDatastore(config: AgentConfig): Promise<Datastore> | Datastore {
+  const ds = config.datastore;
+  if (ds.type === 'etcd') return new EtcdDatastore({ endpoints: ds.endpoints, ...(ds.prefix ? { prefix: ds.prefix } : {}) });
+  return EmbeddedDatastore.open(config.stateDir);
+}
+
+/** A stable, locally administered unicast MAC for the node's VXLAN device. */
+export function vtepMac(node: string): string {
+  const h = createHash('sha256').update(`podnet-vtep/${node}`).digest();
+  const b = [...h.subarray(0, 6)];
+  b[0] = ((b[0] ?? 0) & 0xfe) | 0x02;
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
 
 export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
   const log = deps.log ?? createLogger(config.logLevel, { node: config.nodeName });
   const startedAt = Date.now();
-  const store = deps.datastore ?? (await EmbeddedDatastore.open(config.stateDir));
+  const store = deps.datastore ?? (await openDatastore(config));
+  const cleanups: (() => Promise<void> | void)[] = [];
   try {
-    let pools = await ensurePools(store, config, log);
+    await ensurePools(store, config, log);
     const ipam = new DatastoreIpam(store, config.nodeName);
     await ipam.start();
+    cleanups.push(() => ipam.stop());
+
     const dataplane = deps.dataplane ?? new LinuxPodDataplane();
     await dataplane.prepareNode();
-    const uplinkMtu = await dataplane.uplinkMtu();
-    const podMtu = config.mtu || uplinkMtu || FALLBACK_MTU;
-    const podNetwork = new PodNetwork({ ipam, dataplane, nodeName: config.nodeName, defaultMtu: podMtu, pools: () => pools });
+    const underlay = deps.underlay ?? discoverUnderlay(config.underlayInterface ? { dev: config.underlayInterface } : {});
+    const backend: BackendName = config.backend ?? (store.kind === 'etcd' ? 'vxlan' : 'host-gw');
+    const encapsulates = backend !== 'host-gw';
+
+    const record: NodeRecord = {
+      name: config.nodeName,
+      ...(underlay.v4 ? { addressV4: underlay.v4 } : {}),
+      ...(underlay.v6 ? { addressV6: underlay.v6 } : {}),
+      uplinkMtu: underlay.mtu,
+      backend,
+      agentVersion: deps.version,
+      ...(encapsulates ? { vxlan: await tunnelAddresses(ipam, config.nodeName, await listPools(store)) } : {}),
+    };
+    const registry = new NodeRegistry(store, record, { log });
+    await registry.register();
+    cleanups.push(() => registry.close());
+
+    const clusterDataplane = deps.clusterDataplane ?? new LinuxClusterDataplane({});
+    const clusterSync = new ClusterSync({
+      store,
+      local: () => ({ record: registry.current, underlayDev: underlay.dev }),
+      dataplane: clusterDataplane,
+      compute: computeDesired,
+      log,
+      onApplied: (desired, report, ms) => {
+        const changed = report.routesAdded + report.routesRemoved + report.routesReplaced + report.fdbChanged + report.neighChanged + report.devicesChanged;
+        if (changed > 0 || report.natChanged) log.info('cluster dataplane applied', { ...report, latencyMs: ms, problems: desired.problems.length });
+        for (const p of desired.problems) log.debug('cluster problem', { problem: p });
+      },
+    });
+    await clusterSync.start();
+    cleanups.push(() => clusterSync.stop());
+
+    const underlayFamily: Family = underlay.v4 ? 4 : 6;
+    const podMtu = config.mtu || (encapsulates ? podMtuFor(underlay.mtu, [underlayFamily]) : underlay.mtu);
+    const pools = (): readonly IpPool[] => clusterSync.currentPools();
+    const podNetwork = new PodNetwork({ ipam, dataplane, nodeName: config.nodeName, defaultMtu: podMtu, pools });
 
     const orphans = await podNetwork.removeOrphanLinks();
     if (orphans.length > 0) log.warn('removed pod links no allocation explains', { links: orphans });
@@ -63,40 +130,50 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ag
         version: deps.version,
         startedAt,
         podMtu,
-        uplinkMtu,
-        datastore: () => ({ kind: store.kind, healthy: true }),
-        pools: () => pools,
+        uplinkMtu: underlay.mtu,
+        datastore: () => {
+          const h = clusterSync.health;
+          return { kind: store.kind, healthy: h.inSync && h.status !== 'failed' && registry.alive };
+        },
+        pools,
+        cluster: () => ({ backend, underlay, health: clusterSync.health, desired: clusterSync.desired }),
       }),
     });
     await server.listen();
-    const poolTimer = setInterval(() => {
-      listPools(store).then(
-        (p) => {
-          pools = p;
-        },
-        (e: unknown) => log.warn('pool refresh failed', { error: String(e) }),
-      );
-    }, 10_000);
-    poolTimer.unref();
-    log.info('agent ready', { socket: config.socket, podMtu, uplinkMtu, pools: pools.map((p) => p.cidr) });
+    cleanups.push(() => server.close());
+    log.info('agent ready', { socket: config.socket, backend, podMtu, underlay: underlay.dev, datastore: store.kind });
     return {
       podNetwork,
+      clusterSync,
       async close() {
-        clearInterval(poolTimer);
-        await server.close();
-        await ipam.stop();
+        for (const c of cleanups.reverse()) await c();
         if (!deps.datastore) await store.close();
-        log.info('agent stopped; pod datapath left in place');
+        log.info('agent stopped; datapath left in place');
       },
     };
   } catch (e) {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
     if (!deps.datastore) await store.close().catch(() => undefined);
     throw e;
   }
 }
 
+/** The node's VXLAN tunnel addresses: one per pool family, held by IPAM like a pod's. */
+async function tunnelAddresses(ipam: DatastoreIpam, node: string, pools: readonly IpPool[]): Promise<NonNullable<NodeRecord['vxlan']>> {
+  const families = [...new Set(pools.filter((p) => !p.disabled).map((p) => parseCidr(p.cidr)?.family).filter((f): f is Family => f !== undefined))].sort();
+  const got = await ipam.assign({
+    handle: `${TUNNEL_CONTAINER}/${node}`,
+    node,
+    families,
+    attrs: { containerId: TUNNEL_CONTAINER, ifname: VXLAN_DEVICE, node, plugin: 'tunnel' },
+  });
+  const v4 = got.find((a) => a.family === 4)?.address;
+  const v6 = got.find((a) => a.family === 6)?.address;
+  return { mac: vtepMac(node), ...(v4 ? { tunnelV4: v4 } : {}), ...(v6 ? { tunnelV6: v6 } : {}) };
+}
+
 /** Creates the configured pools that the datastore lacks; the datastore's pools are the truth. */
-async function ensurePools(store: Datastore, config: AgentConfig, log: Logger): Promise<IpPool[]> {
+async function ensurePools(store: Datastore, config: AgentConfig, log: Logger): Promise<void> {
   const have = new Map((await listPools(store)).map((p) => [p.name, p]));
   for (const want of config.pools) {
     const got = have.get(want.name);
@@ -105,10 +182,9 @@ async function ensurePools(store: Datastore, config: AgentConfig, log: Logger): 
       continue;
     }
     try {
-      have.set(want.name, await createPool(store, want));
+      await createPool(store, want);
     } catch (e) {
-      if (!isPodnetError(e, 'DATASTORE_ALREADY_EXISTS')) throw e;
+      if (!isPodnetError(e, 'DATASTORE_ALREADY_EXISTS') && !isPodnetError(e, 'IPAM_POOL_EXISTS')) throw e;
     }
   }
-  return listPools(store);
 }

@@ -8,6 +8,7 @@ import { PodnetError } from '../common/errors.js';
 import { parseLogLevel, type LogLevel } from '../common/log.js';
 import { AgentErrors } from './errors.js';
 import { DEFAULT_AGENT_SOCKET } from './client.js';
+import { BACKENDS, type BackendName } from '../model/node.js';
 
 export interface PoolConfig {
   readonly name: string;
@@ -18,6 +19,10 @@ export interface PoolConfig {
   readonly gateway?: string;
 }
 
+export type DatastoreConfig =
+  | { readonly type: 'embedded' }
+  | { readonly type: 'etcd'; readonly endpoints: readonly string[]; readonly prefix?: string };
+
 export interface AgentConfig {
   readonly nodeName: string;
   readonly socket: string;
@@ -27,6 +32,12 @@ export interface AgentConfig {
   readonly logLevel: LogLevel;
   /** Pools created at start when absent from the datastore. */
   readonly pools: readonly PoolConfig[];
+  /** embedded (single node, in stateDir) or etcd (many nodes). */
+  readonly datastore: DatastoreConfig;
+  /** How pods on different nodes reach each other; default host-gw with embedded, vxlan with etcd. */
+  readonly backend: BackendName | undefined;
+  /** The node's underlay device; default: the device of the default route. */
+  readonly underlayInterface: string | undefined;
 }
 
 export const DEFAULT_POOLS: readonly PoolConfig[] = [
@@ -41,6 +52,9 @@ export const DEFAULT_CONFIG: AgentConfig = {
   mtu: 0,
   logLevel: 'info',
   pools: DEFAULT_POOLS,
+  datastore: { type: 'embedded' },
+  backend: undefined,
+  underlayInterface: undefined,
 };
 
 const NODE_NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
@@ -98,7 +112,7 @@ function parsePools(v: unknown, path: string): PoolConfig[] {
 export function parseAgentConfig(input: unknown, base: AgentConfig = DEFAULT_CONFIG): AgentConfig {
   if (input === undefined || input === null) return base;
   if (!isObject(input)) bad('(root)', 'must be a mapping');
-  onlyKeys(input, '', ['nodeName', 'socket', 'stateDir', 'mtu', 'logLevel', 'pools']);
+  onlyKeys(input, '', ['nodeName', 'socket', 'stateDir', 'mtu', 'logLevel', 'pools', 'datastore', 'backend', 'underlayInterface']);
   const nodeName = str(input, 'nodeName', '') ?? base.nodeName;
   if (!NODE_NAME_RE.test(nodeName)) bad('.nodeName', `${JSON.stringify(nodeName)} is not a DNS-1123 name`);
   let mtu = base.mtu;
@@ -117,7 +131,32 @@ export function parseAgentConfig(input: unknown, base: AgentConfig = DEFAULT_CON
     mtu,
     logLevel,
     pools: input.pools === undefined ? base.pools : parsePools(input.pools, '.pools'),
+    datastore: input.datastore === undefined ? base.datastore : parseDatastore(input.datastore, '.datastore'),
+    backend: input.backend === undefined ? base.backend : parseBackend(input.backend, '.backend'),
+    underlayInterface: str(input, 'underlayInterface', '') ?? base.underlayInterface,
   };
+}
+
+function parseBackend(v: unknown, path: string): BackendName {
+  if (typeof v !== 'string' || !(BACKENDS as readonly string[]).includes(v)) bad(path, `must be one of ${BACKENDS.join(', ')}`);
+  return v as BackendName;
+}
+
+function parseDatastore(v: unknown, path: string): DatastoreConfig {
+  if (!isObject(v)) bad(path, 'must be a mapping with a type');
+  if (v.type === 'embedded') {
+    onlyKeys(v, path, ['type']);
+    return { type: 'embedded' };
+  }
+  if (v.type !== 'etcd') bad(`${path}.type`, 'must be embedded or etcd');
+  onlyKeys(v, path, ['type', 'endpoints', 'prefix']);
+  const eps = v.endpoints;
+  if (!Array.isArray(eps) || eps.length === 0) bad(`${path}.endpoints`, 'must be a non-empty list of URLs');
+  for (const [i, e] of eps.entries()) {
+    if (typeof e !== 'string' || !/^https?:\/\/[A-Za-z0-9.:\[\]-]+(:\d+)?\/?$/.test(e)) bad(`${path}.endpoints[${i}]`, `${JSON.stringify(e)} is not an http(s)://host:port URL`);
+  }
+  const prefix = str(v, 'prefix', path);
+  return { type: 'etcd', endpoints: eps as string[], ...(prefix ? { prefix } : {}) };
 }
 
 /** Parses YAML or JSON text (JSON is YAML). */

@@ -1,4 +1,6 @@
 /** The agent's RPC methods (CLI queries), built from the same ports the CNI path uses. */
+import type { DesiredCluster } from '../calc/types.js';
+import type { Underlay } from '../dataplane/linux/underlay.js';
 import type { PodDataplane } from '../dataplane/types.js';
 import type { Ipam, IpPool } from '../ipam/types.js';
 import { hostIfnameOf } from './naming.js';
@@ -16,6 +18,12 @@ export interface RpcDeps {
   readonly uplinkMtu: number | undefined;
   readonly datastore: () => { kind: string; healthy: boolean };
   readonly pools: () => readonly IpPool[];
+  readonly cluster: () => {
+    backend: string;
+    underlay: Underlay;
+    health: { status: string; inSync: boolean; lastError: string | undefined; nodes: number; blocks: number };
+    desired: DesiredCluster | undefined;
+  };
 }
 
 export async function endpointsOf(deps: Pick<RpcDeps, 'ipam' | 'dataplane' | 'nodeName'>): Promise<EndpointView[]> {
@@ -23,9 +31,10 @@ export async function endpointsOf(deps: Pick<RpcDeps, 'ipam' | 'dataplane' | 'no
   const present = new Set(links.map((l) => l.name));
   const byHandle = new Map<string, EndpointView & { addresses: string[] }>();
   for (const r of records) {
+    if (r.attrs.plugin === 'tunnel') continue;
     let ep = byHandle.get(r.handle);
     if (!ep) {
-      const plugin = r.attrs.plugin ?? 'cni';
+      const plugin = r.attrs.plugin === 'ipam' ? 'ipam' : 'cni';
       const hostIfname = plugin === 'cni' ? hostIfnameOf(r.attrs.containerId, r.attrs.ifname) : undefined;
       ep = {
         containerId: r.attrs.containerId,
@@ -57,8 +66,10 @@ export function rpcHandlers(deps: RpcDeps): Record<string, RpcHandler> {
       podMtu: deps.podMtu,
       uplinkMtu: deps.uplinkMtu,
       pools: deps.pools().map((p) => ({ name: p.name, cidr: p.cidr, disabled: p.disabled })),
-      endpoints: new Set((await deps.ipam.list(deps.nodeName)).map((r) => r.handle)).size,
+      endpoints: (await endpointsOf(deps)).length,
+      cluster: clusterView(deps),
     }),
+    routes: async () => deps.cluster().desired?.routes ?? [],
     endpoints: () => endpointsOf(deps),
     'ipam.show': async (): Promise<IpamView> => ({
       pools: (await deps.ipam.usage()).map((u) => ({
@@ -72,5 +83,20 @@ export function rpcHandlers(deps: RpcDeps): Record<string, RpcHandler> {
         blocks: u.blocks.map((b) => ({ cidr: b.cidr, node: b.node, size: b.size, used: b.used })),
       })),
     }),
+  };
+}
+
+function clusterView(deps: RpcDeps): StatusView['cluster'] {
+  const c = deps.cluster();
+  return {
+    backend: c.backend,
+    underlay: { dev: c.underlay.dev, mtu: c.underlay.mtu, v4: c.underlay.v4, v6: c.underlay.v6 },
+    sync: c.health.status,
+    inSync: c.health.inSync,
+    lastError: c.health.lastError,
+    nodes: c.health.nodes,
+    blocks: c.health.blocks,
+    routes: c.desired?.routes.length ?? 0,
+    problems: c.desired?.problems ?? [],
   };
 }

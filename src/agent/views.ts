@@ -11,6 +11,17 @@ export interface StatusView {
   readonly uplinkMtu: number | undefined;
   readonly pools: readonly { readonly name: string; readonly cidr: string; readonly disabled: boolean }[];
   readonly endpoints: number;
+  readonly cluster: {
+    readonly backend: string;
+    readonly underlay: { readonly dev: string; readonly mtu: number; readonly v4: string | undefined; readonly v6: string | undefined };
+    readonly sync: string;
+    readonly inSync: boolean;
+    readonly lastError: string | undefined;
+    readonly nodes: number;
+    readonly blocks: number;
+    readonly routes: number;
+    readonly problems: readonly string[];
+  };
 }
 
 export interface EndpointView {

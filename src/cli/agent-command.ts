@@ -15,6 +15,10 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
     mtu: { type: 'string' },
     'log-level': { type: 'string' },
     pool: { type: 'string', multiple: true },
+    datastore: { type: 'string' },
+    'etcd-endpoints': { type: 'string' },
+    backend: { type: 'string' },
+    'underlay-interface': { type: 'string' },
   });
   let config: AgentConfig = DEFAULT_CONFIG;
   if (values.config) {
@@ -33,6 +37,12 @@ export async function agentCommand(argv: readonly string[]): Promise<number> {
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
   if (values.mtu !== undefined) overrides.mtu = Number(values.mtu);
   if (values.pool !== undefined) overrides.pools = values.pool.map(parsePoolFlag);
+  if (values.backend !== undefined) overrides.backend = values.backend;
+  if (values['underlay-interface'] !== undefined) overrides.underlayInterface = values['underlay-interface'];
+  if (values.datastore !== undefined || values['etcd-endpoints'] !== undefined) {
+    const type = values.datastore ?? 'etcd';
+    overrides.datastore = type === 'etcd' ? { type, endpoints: (values['etcd-endpoints'] ?? '').split(',').filter(Boolean) } : { type };
+  }
   config = parseAgentConfig(overrides, config);
 
   const agent = await runAgent(config, { version: VERSION });

@@ -21,6 +21,9 @@ export async function statusCommand(argv: readonly string[]): Promise<string> {
       `pod MTU:     ${s.podMtu}${s.uplinkMtu !== undefined ? ` (uplink ${s.uplinkMtu})` : ''}`,
       `pools:       ${s.pools.map((p) => `${p.name} ${p.cidr}${p.disabled ? ' (disabled)' : ''}`).join(', ') || 'none'}`,
       `endpoints:   ${s.endpoints}`,
+      `backend:     ${s.cluster.backend} over ${s.cluster.underlay.dev} (${[s.cluster.underlay.v4, s.cluster.underlay.v6].filter(Boolean).join(', ') || 'no address'})`,
+      `cluster:     ${s.cluster.nodes} nodes, ${s.cluster.blocks} blocks, ${s.cluster.routes} routes; sync ${s.cluster.sync}${s.cluster.lastError ? ` (last error: ${s.cluster.lastError})` : ''}`,
+      ...(s.cluster.problems.length ? ['problems:', ...s.cluster.problems.map((p) => `  - ${p}`)] : []),
       '',
     ].join('\n'),
   );

@@ -82,7 +82,7 @@ export function validateAttrs(x: unknown): AllocationAttrs | string {
   if (!isObj(x)) return 'attrs is not an object';
   for (const f of ATTR_STRINGS) if (typeof x[f] !== 'string') return `attrs.${f} is not a string`;
   for (const f of ATTR_OPTIONAL_STRINGS) if (x[f] !== undefined && typeof x[f] !== 'string') return `attrs.${f} is not a string`;
-  if (x.plugin !== undefined && x.plugin !== 'cni' && x.plugin !== 'ipam') return `attrs.plugin is ${JSON.stringify(x.plugin)}`;
+  if (x.plugin !== undefined && x.plugin !== 'cni' && x.plugin !== 'ipam' && x.plugin !== 'tunnel') return `attrs.plugin is ${JSON.stringify(x.plugin)}`;
   return x as unknown as AllocationAttrs;
 }
 

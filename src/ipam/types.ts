@@ -29,8 +29,8 @@ export interface AllocationAttrs {
   readonly node: string;
   /** CNI network name (conf.name): CNI GC is scoped to one network. */
   readonly network?: string;
-  /** 'cni' for podnet-cni pods, 'ipam' for another plugin using podnet-ipam. */
-  readonly plugin?: 'cni' | 'ipam';
+  /** 'cni' for podnet-cni pods, 'ipam' for another plugin using podnet-ipam, 'tunnel' for a node's VXLAN tunnel address. */
+  readonly plugin?: 'cni' | 'ipam' | 'tunnel';
 }
 
 export interface AssignRequest {
