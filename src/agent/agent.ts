@@ -29,6 +29,7 @@ import { ClusterSync } from './cluster-sync.js';
 import type { AgentConfig } from './config.js';
 import { NodeRegistry } from './node-registry.js';
 import { PodNetwork } from './pod-network.js';
+import { startReclaimer } from './reclaim.js';
 import { rpcHandlers } from './rpc.js';
 import { AgentServer } from './server.js';
 
@@ -123,6 +124,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ag
       backend: podNetwork,
       log,
       rpc: rpcHandlers({
+        store,
         ipam,
         dataplane,
         nodeName: config.nodeName,
@@ -141,6 +143,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ag
     });
     await server.listen();
     cleanups.push(() => server.close());
+    cleanups.push(startReclaimer(store, log));
     log.info('agent ready', { socket: config.socket, backend, podMtu, underlay: underlay.dev, datastore: store.kind });
     return {
       podNetwork,

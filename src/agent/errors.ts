@@ -7,5 +7,6 @@ export const AgentErrors = defineErrors({
   AGENT_BAD_REQUEST: { cni: CniCode.DecodeFailure, doc: 'A request on the agent socket could not be decoded.' },
   AGENT_UNKNOWN_METHOD: { cni: CniCode.InvalidArgument, doc: 'An RPC named a method the agent does not have.' },
   AGENT_CONFIG: { cni: CniCode.InvalidConfig, doc: "The agent's configuration is invalid; the message names the field." },
+  AGENT_NODE_ALIVE: { cni: CniCode.Conflict, doc: 'A node removal was refused because the node is alive; stop its agent first or force it.' },
   AGENT_SOCKET_IN_USE: { cni: CniCode.Internal, doc: 'Another agent is already listening on the socket path.' },
 });

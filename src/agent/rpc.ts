@@ -2,12 +2,17 @@
 import type { DesiredCluster } from '../calc/types.js';
 import type { Underlay } from '../dataplane/linux/underlay.js';
 import type { PodDataplane } from '../dataplane/types.js';
+import type { Datastore } from '../datastore/types.js';
+import { ALIVE_PREFIX, NODE_PREFIX, type NodeRecord } from '../model/node.js';
+import { CommonErrors, PodnetError } from '../common/errors.js';
+import { removeNode } from './reclaim.js';
 import type { Ipam, IpPool } from '../ipam/types.js';
 import { hostIfnameOf } from './naming.js';
 import type { RpcHandler } from './server.js';
-import type { EndpointView, IpamView, StatusView } from './views.js';
+import type { EndpointView, IpamView, NodeView, StatusView } from './views.js';
 
 export interface RpcDeps {
+  readonly store: Datastore;
   readonly ipam: Ipam;
   readonly dataplane: PodDataplane;
   readonly nodeName: string;
@@ -70,6 +75,20 @@ export function rpcHandlers(deps: RpcDeps): Record<string, RpcHandler> {
       cluster: clusterView(deps),
     }),
     routes: async () => deps.cluster().desired?.routes ?? [],
+    nodes: async (): Promise<NodeView[]> => {
+      const [nodes, alive] = await Promise.all([deps.store.list(NODE_PREFIX), deps.store.list(ALIVE_PREFIX)]);
+      const up = new Set(alive.entries.map((e) => e.key.slice(ALIVE_PREFIX.length)));
+      return nodes.entries.map((e) => {
+        const r = JSON.parse(e.value) as NodeRecord;
+        return { name: r.name, alive: up.has(r.name), backend: r.backend, addressV4: r.addressV4, addressV6: r.addressV6, uplinkMtu: r.uplinkMtu, tunnelV4: r.vxlan?.tunnelV4, tunnelV6: r.vxlan?.tunnelV6, agentVersion: r.agentVersion };
+      });
+    },
+    'node.remove': async (params: unknown) => {
+      const p = (params ?? {}) as { name?: unknown; force?: unknown };
+      if (typeof p.name !== 'string' || p.name === '') throw new PodnetError(CommonErrors.INVALID_ARGUMENT, 'node.remove needs a node name');
+      if (p.name === deps.nodeName) throw new PodnetError(CommonErrors.INVALID_ARGUMENT, `refusing to remove this agent's own node ${p.name}; ask another node's agent`);
+      return removeNode(deps.store, p.name, p.force === true);
+    },
     endpoints: () => endpointsOf(deps),
     'ipam.show': async (): Promise<IpamView> => ({
       pools: (await deps.ipam.usage()).map((u) => ({

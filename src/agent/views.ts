@@ -48,3 +48,15 @@ export interface IpamView {
     readonly blocks: readonly { readonly cidr: string; readonly node: string; readonly size: number; readonly used: number }[];
   }[];
 }
+
+export interface NodeView {
+  readonly name: string;
+  readonly alive: boolean;
+  readonly backend: string;
+  readonly addressV4: string | undefined;
+  readonly addressV6: string | undefined;
+  readonly uplinkMtu: number;
+  readonly tunnelV4: string | undefined;
+  readonly tunnelV6: string | undefined;
+  readonly agentVersion: string;
+}

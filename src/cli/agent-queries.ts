@@ -1,7 +1,9 @@
 /** `podnet status`, `podnet endpoints`, `podnet ipam show`: ask the agent, render the answer. */
 import { callRpc, DEFAULT_AGENT_SOCKET } from '../agent/client.js';
-import type { EndpointView, IpamView, StatusView } from '../agent/views.js';
+import type { EndpointView, IpamView, NodeView, StatusView } from '../agent/views.js';
+import type { NodeRemoval } from '../agent/reclaim.js';
 import { outputOption, parseCommandArgs, socketOption } from './args.js';
+import { CommonErrors, PodnetError } from '../common/errors.js';
 import { parseOutputFormat, render, table } from './output.js';
 
 function common(argv: readonly string[]) {
@@ -67,4 +69,28 @@ export async function ipamShowCommand(argv: readonly string[]): Promise<string> 
     ]);
     return `${pools}\n${bt}`;
   });
+}
+
+export async function nodesCommand(argv: readonly string[]): Promise<string> {
+  const { format, socket } = common(argv);
+  const nodes = await callRpc<NodeView[]>(socket, 'nodes');
+  return render(nodes, format, () =>
+    table(nodes, [
+      { header: 'NODE', get: (n) => n.name },
+      { header: 'STATE', get: (n) => (n.alive ? 'alive' : 'DEAD') },
+      { header: 'BACKEND', get: (n) => n.backend },
+      { header: 'UNDERLAY', get: (n) => [n.addressV4, n.addressV6].filter(Boolean).join(',') },
+      { header: 'MTU', get: (n) => n.uplinkMtu },
+      { header: 'TUNNEL', get: (n) => [n.tunnelV4, n.tunnelV6].filter(Boolean).join(',') || '-' },
+    ]),
+  );
+}
+
+export async function nodeRemoveCommand(argv: readonly string[]): Promise<string> {
+  const { values, positionals } = parseCommandArgs(argv, { ...outputOption, ...socketOption, force: { type: 'boolean' } }, 1);
+  const name = positionals[0];
+  if (!name) throw new PodnetError(CommonErrors.INVALID_ARGUMENT, 'usage: podnet node remove NAME [--force]');
+  const socket = values.socket ?? process.env.PODNET_AGENT_SOCKET ?? DEFAULT_AGENT_SOCKET;
+  const r = await callRpc<NodeRemoval>(socket, 'node.remove', { name, force: values.force === true });
+  return render(r, parseOutputFormat(values.output), () => `removed node ${r.node}: record ${r.recordDeleted ? 'deleted' : 'absent'}, ${r.blocksDeleted.length} blocks and ${r.addressesReleased} addresses returned to the pools\n`);
 }

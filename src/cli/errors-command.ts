@@ -1,10 +1,5 @@
 /** `podnet errors`: the catalogue of every error code (docs/ERRORS.md is generated from it). */
-import '../agent/errors.js';
-import '../cni/errors.js';
-import '../datastore/errors.js';
-import '../dataplane/errors.js';
-import '../ipam/errors.js';
-import { errorCatalogue } from '../common/errors.js';
+import { errorCatalogue } from '../catalogue.js';
 import { parseCommandArgs } from './args.js';
 
 export function errorsMarkdown(): string {

@@ -3,7 +3,7 @@ import { AgentRpcError } from '../agent/client.js';
 import { PodnetError } from '../common/errors.js';
 import { agentCommand } from './agent-command.js';
 import { errorsCommand } from './errors-command.js';
-import { endpointsCommand, ipamShowCommand, statusCommand } from './agent-queries.js';
+import { endpointsCommand, ipamShowCommand, nodeRemoveCommand, nodesCommand, statusCommand } from './agent-queries.js';
 import { VERSION } from './version.js';
 
 type Command = (argv: readonly string[]) => Promise<string | number>;
@@ -13,6 +13,8 @@ const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly help: 
   status: { run: statusCommand, help: "show the local agent's state" },
   endpoints: { run: endpointsCommand, help: 'list pod endpoints on this node' },
   'ipam show': { run: ipamShowCommand, help: 'show IP pools, blocks and usage' },
+  nodes: { run: nodesCommand, help: 'list the nodes of the cluster and whether their agents are alive' },
+  'node remove': { run: nodeRemoveCommand, help: "remove a (dead) node: its routes vanish everywhere, its addresses return to the pools" },
   errors: { run: errorsCommand, help: 'list every error code (--markdown for docs/ERRORS.md)' },
   version: { run: async () => `podnet ${VERSION}\n`, help: 'print the version' },
 };

@@ -1,0 +1,12 @@
+/**
+ * Loads every module that declares error codes, so the registry is complete (for
+ * `podnet errors` and docs/ERRORS.md). A test fails when a module with defineErrors() is missing.
+ */
+import './agent/errors.js';
+import './calc/errors.js';
+import './cni/errors.js';
+import './dataplane/errors.js';
+import './dataplane/linux/cluster/errors.js';
+import './datastore/errors.js';
+import './ipam/errors.js';
+export { errorCatalogue } from './common/errors.js';
