@@ -145,10 +145,13 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ag
     cleanups.push(() => server.close());
     cleanups.push(startReclaimer(store, log));
     log.info('agent ready', { socket: config.socket, backend, podMtu, underlay: underlay.dev, datastore: store.kind });
+    let closed = false;
     return {
       podNetwork,
       clusterSync,
       async close() {
+        if (closed) return;
+        closed = true;
         for (const c of cleanups.reverse()) await c();
         if (!deps.datastore) await store.close();
         log.info('agent stopped; datapath left in place');
