@@ -100,3 +100,9 @@ export interface ApplyReport {
   readonly devicesChanged: number;
   readonly natChanged: boolean;
 }
+
+/** Knobs of computeDesired (the cluster-wide VXLAN settings); defaults VXLAN_VNI and VXLAN_PORT. */
+export interface ComputeOptions {
+  readonly vni?: number;
+  readonly port?: number;
+}
