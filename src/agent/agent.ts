@@ -114,7 +114,9 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ag
     cleanups.push(() => clusterSync.stop());
 
     const underlayFamily: Family = underlay.v4 ? 4 : 6;
-    const podMtu = config.mtu || (encapsulates ? podMtuFor(underlay.mtu, [underlayFamily]) : underlay.mtu);
+    // The cluster's pod MTU (smallest uplink, minus encapsulation) once known; this node's until then.
+    const localMtu = encapsulates ? podMtuFor(underlay.mtu, [underlayFamily]) : underlay.mtu;
+    const podMtu = (): number => config.mtu || clusterSync.desired?.podMtu || localMtu;
     const pools = (): readonly IpPool[] => clusterSync.currentPools();
     const podNetwork = new PodNetwork({ ipam, dataplane, nodeName: config.nodeName, defaultMtu: podMtu, pools });
 
@@ -146,7 +148,7 @@ export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Ag
     await server.listen();
     cleanups.push(() => server.close());
     cleanups.push(startReclaimer(store, log));
-    log.info('agent ready', { socket: config.socket, backend, podMtu, underlay: underlay.dev, datastore: store.kind });
+    log.info('agent ready', { socket: config.socket, backend, podMtu: podMtu(), underlay: underlay.dev, datastore: store.kind });
     let closed = false;
     return {
       podNetwork,

@@ -16,7 +16,7 @@ async function setup(pools: { name: string; cidr: string; blockSize?: number; ga
   await ipam.start();
   const dataplane = new FakePodDataplane();
   let current: IpPool[] = await listPools(store);
-  const net = new PodNetwork({ ipam, dataplane, nodeName: 'node-a', defaultMtu: 1400, pools: () => current });
+  const net = new PodNetwork({ ipam, dataplane, nodeName: 'node-a', defaultMtu: () => 1400, pools: () => current });
   const call = async (command: string, containerId: string, extra: Record<string, unknown> = {}, env: Record<string, string> = {}, mode: 'cni' | 'ipam' = 'cni') => {
     const conf = { cniVersion: '1.1.0', name: 'podnet', type: mode === 'cni' ? 'podnet-cni' : 'bridge', ...extra };
     const out = await runCni(

@@ -13,6 +13,7 @@ import { canonicalIp, parseCidr, parseIp, formatIp, type Family } from '../commo
 import { KeyedLock } from '../common/keyed-lock.js';
 import { UndoStack } from '../common/undo.js';
 import { POD_GATEWAY_V4, POD_GATEWAY_V6, type PodDataplane, type PodNetSpec } from '../dataplane/types.js';
+import { IpamErrors } from '../ipam/errors.js';
 import type { AllocationRecord, Assignment, Ipam, IpPool } from '../ipam/types.js';
 import { AgentErrors } from './errors.js';
 import { handleOf, hostIfnameOf } from './naming.js';
@@ -21,8 +22,8 @@ export interface PodNetworkDeps {
   readonly ipam: Ipam;
   readonly dataplane: PodDataplane;
   readonly nodeName: string;
-  /** Pod MTU when the CNI config does not set one. */
-  readonly defaultMtu: number;
+  /** Pod MTU when the CNI config does not set one (read at each ADD: it follows the cluster). */
+  readonly defaultMtu: () => number;
   /** Current pools (the agent keeps this fresh). */
   readonly pools: () => readonly IpPool[];
   /** Observes each verb's duration (metrics); optional. */
@@ -40,12 +41,15 @@ export class PodNetwork implements CniBackend {
       this.locks.run(handle, async () => {
         const undo = new UndoStack();
         try {
+          const families = this.families(req.conf);
+          const requested = requestedAddresses(req);
+          if (families.length === 0 && requested.length === 0) throw this.noPool(req.conf);
           const assignments = await this.deps.ipam.assign({
             handle,
             node: this.deps.nodeName,
-            families: this.families(req.conf),
+            families,
             ...(req.conf.pools ? { pools: req.conf.pools } : {}),
-            requested: requestedAddresses(req),
+            requested,
             attrs: {
               containerId: req.containerId,
               ifname: req.ifname,
@@ -144,6 +148,15 @@ export class PodNetwork implements CniBackend {
     return removed;
   }
 
+  /** No enabled pool the config allows: IPAM_NO_POOL naming the missing or disabled pools (not IPAM's "no family requested"). */
+  private noPool(conf: PodnetNetConf): PodnetError {
+    const known = new Map(this.deps.pools().map((p) => [p.name, p]));
+    const missing = (conf.pools ?? []).filter((n) => !known.has(n));
+    if (missing.length > 0) return new PodnetError(IpamErrors.IPAM_NO_POOL, `pool ${missing.join(', ')} does not exist on node ${this.deps.nodeName}`);
+    const among = conf.pools ? ` among ${conf.pools.join(', ')}` : '';
+    return new PodnetError(IpamErrors.IPAM_NO_POOL, `no enabled IP pool${among} on node ${this.deps.nodeName}`);
+  }
+
   private families(conf: PodnetNetConf): Family[] {
     if (conf.families && conf.families.length > 0) return [...conf.families];
     const pools = this.deps.pools().filter((p) => !p.disabled && (!conf.pools || conf.pools.includes(p.name)));
@@ -161,7 +174,7 @@ export class PodNetwork implements CniBackend {
       ifname: req.ifname,
       hostIfname: hostIfnameOf(req.containerId, req.ifname),
       addresses: held.map((a) => ({ family: a.family, address: a.address })),
-      mtu: req.conf.mtu ?? this.deps.defaultMtu,
+      mtu: req.conf.mtu ?? this.deps.defaultMtu(),
       ...(req.conf.runtimeConfig.mac ?? req.args.MAC ? { mac: (req.conf.runtimeConfig.mac ?? req.args.MAC) as string } : {}),
     };
   }

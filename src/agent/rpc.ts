@@ -19,7 +19,7 @@ export interface RpcDeps {
   readonly socket: string;
   readonly version: string;
   readonly startedAt: number;
-  readonly podMtu: number;
+  readonly podMtu: () => number;
   readonly uplinkMtu: number | undefined;
   readonly datastore: () => { kind: string; healthy: boolean };
   readonly pools: () => readonly IpPool[];
@@ -68,7 +68,7 @@ export function rpcHandlers(deps: RpcDeps): Record<string, RpcHandler> {
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       socket: deps.socket,
       datastore: deps.datastore(),
-      podMtu: deps.podMtu,
+      podMtu: deps.podMtu(),
       uplinkMtu: deps.uplinkMtu,
       pools: deps.pools().map((p) => ({ name: p.name, cidr: p.cidr, disabled: p.disabled })),
       endpoints: (await endpointsOf(deps)).length,
