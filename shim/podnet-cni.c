@@ -32,6 +32,12 @@
 #ifndef PODNET_FALLBACK
 #define PODNET_FALLBACK "/usr/lib/podnet/dist/src/bin/podnet-cni.js"
 #endif
+#ifndef PODNET_SUPPORTED_VERSIONS
+#error "build with scripts/build-shim: it passes the supported versions from src/cni/types.ts"
+#endif
+#ifndef PODNET_CURRENT_VERSION
+#error "build with scripts/build-shim"
+#endif
 #define DEFAULT_SOCKET "/run/podnet/agent.sock"
 #define MAX_STDIN (16u << 20)
 #define MAX_REPLY (16u << 20)
@@ -94,12 +100,12 @@ static int write_all(int fd, const char *p, size_t n) {
 }
 
 /*
- * Finds the string value of the first key "agentSocket" in the JSON text. Only plain values
- * (no escapes) are taken; anything else returns 0 and the Node path parses the JSON properly.
+ * Finds the string value of the first object key `key` (given with its quotes) in the JSON text.
+ * Only plain values (no escapes) are taken; anything else returns 0 and the Node path parses the
+ * JSON properly.
  */
-static int find_agent_socket(const char *json, size_t len, char *out, size_t outsz) {
-    static const char key[] = "\"agentSocket\"";
-    const size_t klen = sizeof key - 1;
+static int find_string_value(const char *json, size_t len, const char *key, char *out, size_t outsz) {
+    const size_t klen = strlen(key);
     for (size_t i = 0; i + klen <= len; i++) {
         if (memcmp(json + i, key, klen) != 0) continue;
         size_t j = i;
@@ -121,6 +127,32 @@ static int find_agent_socket(const char *json, size_t len, char *out, size_t out
         return 1;
     }
     return 0;
+}
+
+/* "x.y.z" with no leading zeros, as the verb layer's isSemver(). */
+static int is_semver(const char *v) {
+    for (int part = 0; part < 3; part++) {
+        if (!(*v >= '0' && *v <= '9')) return 0;
+        if (*v == '0' && v[1] >= '0' && v[1] <= '9') return 0;
+        while (*v >= '0' && *v <= '9') v++;
+        if (part < 2 && *v++ != '.') return 0;
+    }
+    return *v == 0;
+}
+
+/*
+ * VERSION needs no agent: libcni probes it with only {"cniVersion": ...} on stdin (no
+ * agentSocket), before every ADD and DEL. The answer is the verb layer's versionReply(): the list
+ * is compiled in from src/cni/types.ts by scripts/build-shim, and a conformance test compares
+ * the two answers.
+ */
+static int answer_version(const struct buf *in) {
+    char v[32];
+    const char *cv = PODNET_CURRENT_VERSION;
+    if (find_string_value(in->data ? in->data : "", in->len, "\"cniVersion\"", v, sizeof v) && is_semver(v)) cv = v;
+    char out[512];
+    int n = snprintf(out, sizeof out, "{\"cniVersion\":\"%s\",\"supportedVersions\":%s}\n", cv, PODNET_SUPPORTED_VERSIONS);
+    return (n > 0 && (size_t)n < sizeof out && write_all(1, out, (size_t)n) == 0) ? 0 : 1;
 }
 
 static const char *plugin_mode(const char *argv0) {
@@ -165,9 +197,11 @@ int main(int argc, char **argv) {
         fallback(&in, mode, reason);
     }
 
-    char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     const char *cmd = getenv("CNI_COMMAND");
-    if (!find_agent_socket(in.data ? in.data : "", in.len, sock_path, sizeof sock_path)) {
+    if (cmd && strcmp(cmd, "VERSION") == 0) return answer_version(&in);
+
+    char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    if (!find_string_value(in.data ? in.data : "", in.len, "\"agentSocket\"", sock_path, sizeof sock_path)) {
         /* No plain agentSocket: if the key is there at all, let the Node path parse it. */
         if (in.len && memmem(in.data, in.len, "\"agentSocket\"", 13)) fallback(&in, mode, "");
         snprintf(sock_path, sizeof sock_path, "%s", DEFAULT_SOCKET);
