@@ -31,7 +31,7 @@ import { NodeRegistry } from './node-registry.js';
 import { PodNetwork } from './pod-network.js';
 import { startReclaimer } from './reclaim.js';
 import { rpcHandlers } from './rpc.js';
-import { AgentServer } from './server.js';
+import { AgentServer, assertSocketFree } from './server.js';
 
 export interface Agent {
   readonly podNetwork: PodNetwork;
@@ -68,6 +68,8 @@ export function vtepMac(node: string): string {
 export async function runAgent(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
   const log = deps.log ?? createLogger(config.logLevel, { node: config.nodeName });
   const startedAt = Date.now();
+  // Before the datastore, the kernel or the cluster state is touched (see assertSocketFree).
+  await assertSocketFree(config.socket);
   const store = deps.datastore ?? (await openDatastore(config));
   const cleanups: (() => Promise<void> | void)[] = [];
   try {

@@ -101,7 +101,15 @@ export class PodNetwork implements CniBackend {
         throw new PodnetError(AgentErrors.AGENT_UNKNOWN_ATTACHMENT, `no addresses are assigned to ${handle} on node ${this.deps.nodeName}`);
       }
       const want = new Set(held.map((r) => r.address));
-      const got = new Set((req.conf.prevResult?.ips ?? []).map((ip) => canonicalIp(ip.address.split('/')[0] ?? '') ?? ip.address));
+      // In a chain, prevResult also holds other plugins' interfaces and addresses: compare only the
+      // ips on this attachment's pod interface (CNI_IFNAME in a sandbox) and those without an interface.
+      const prev = req.conf.prevResult;
+      const mineIps = (prev?.ips ?? []).filter((ip) => {
+        if (ip.interface === undefined) return true;
+        const itf = prev?.interfaces?.[ip.interface];
+        return itf !== undefined && itf.name === req.ifname && !!itf.sandbox;
+      });
+      const got = new Set(mineIps.map((ip) => canonicalIp(ip.address.split('/')[0] ?? '') ?? ip.address));
       for (const a of want) {
         if (!got.has(a)) throw new PodnetError(AgentErrors.AGENT_CHECK_MISMATCH, `prevResult lacks ${a}, which is assigned to ${handle}`);
       }

@@ -31,9 +31,7 @@ export class AgentServer {
   async listen(): Promise<void> {
     const path = this.opts.socketPath;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    if (await isListening(path)) {
-      throw new PodnetError(AgentErrors.AGENT_SOCKET_IN_USE, `another podnet agent is listening on ${path}`);
-    }
+    await assertSocketFree(path);
     try {
       unlinkSync(path);
     } catch {
@@ -137,6 +135,17 @@ function netnsPathOf(env: Readonly<Record<string, string>>, pid: number | undefi
   const fd = env.PODNET_NETNS_FD;
   if (pid !== undefined && fd && /^\d{1,10}$/.test(fd)) return `/proc/${pid}/fd/${fd}`;
   return undefined;
+}
+
+/**
+ * Throws AGENT_SOCKET_IN_USE when another agent answers on the socket path. runAgent calls it
+ * before it touches anything: a second agent (say with another state directory) must not judge
+ * the running agent's pods by its own store, remove their links as orphans, and only then notice.
+ */
+export async function assertSocketFree(path: string): Promise<void> {
+  if (await isListening(path)) {
+    throw new PodnetError(AgentErrors.AGENT_SOCKET_IN_USE, `another podnet agent is listening on ${path}`);
+  }
 }
 
 function isListening(path: string): Promise<boolean> {

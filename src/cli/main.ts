@@ -3,6 +3,7 @@ import { AgentRpcError } from '../agent/client.js';
 import { PodnetError } from '../common/errors.js';
 import { agentCommand } from './agent-command.js';
 import { errorsCommand } from './errors-command.js';
+import { labCommand } from './lab-command.js';
 import { endpointsCommand, ipamShowCommand, nodeRemoveCommand, nodesCommand, statusCommand } from './agent-queries.js';
 import { VERSION } from './version.js';
 
@@ -15,6 +16,7 @@ const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly help: 
   'ipam show': { run: ipamShowCommand, help: 'show IP pools, blocks and usage' },
   nodes: { run: nodesCommand, help: 'list the nodes of the cluster and whether their agents are alive' },
   'node remove': { run: nodeRemoveCommand, help: "remove a (dead) node: its routes vanish everywhere, its addresses return to the pools" },
+  lab: { run: labCommand, help: 'a multi-node cluster in network namespaces: up, status, pod, exec, ping, node, down, demo' },
   errors: { run: errorsCommand, help: 'list every error code (--markdown for docs/ERRORS.md)' },
   version: { run: async () => `podnet ${VERSION}\n`, help: 'print the version' },
 };

@@ -33,6 +33,8 @@ export function runNft(opts: NftOptions, args: readonly string[], input?: string
       }
       resolve({ code: e ? Number(e.code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
     });
+    // nft may exit before reading stdin (`list` commands, early errors): the EPIPE must not be an unhandled 'error' that kills the agent.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }
