@@ -245,3 +245,13 @@ test('bad records are problems, bad options and backends are errors', () => {
   assert.throws(() => computeDesired(localOf(nodes[0]!, 'a b'), state), (e) => isPodnetError(e, 'CLUSTER_INVALID_OPTIONS'));
   assert.throws(() => computeDesired(localOf({ ...nodes[0]!, backend: 'ipip' as 'vxlan' }), state), (e) => isPodnetError(e, 'CLUSTER_UNKNOWN_BACKEND'));
 });
+
+test('blocks of a pool with a gateway (served on L2 through podnet-ipam) get no blackhole, but remote nodes still route to them', () => {
+  const nodes = [1, 2].map((i) => testNode(i, 'host-gw'));
+  const pools = testPools().map((p) => (p.name === 'v4' ? { ...p, gateway: '10.244.0.1' } : p));
+  const mine = computeDesired(localOf(nodes[0]!), testState(nodes, { pools }));
+  assert.equal(routeTo(mine, v4Block(1)), undefined, 'no blackhole over the bridge segment');
+  assert.deepEqual(routeTo(mine, v6Block(1)), { kind: 'blackhole', family: 6, dst: v6Block(1) });
+  const theirs = computeDesired(localOf(nodes[1]!), testState(nodes, { pools }));
+  assert.equal(routeTo(theirs, v4Block(1))?.kind, 'via');
+});

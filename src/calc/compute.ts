@@ -39,6 +39,10 @@ function checkOptions(local: LocalNode, opts: ComputeOptions): { vni: number; po
 
 /** The blocks of the state, canonical and sorted; unparsable or duplicate ones become problems. */
 function blocksOf(state: ClusterState, problems: Problems): Block[] {
+  // Pools with a gateway are served on an L2 segment by another plugin through podnet-ipam (e.g.
+  // a bridge whose connected route covers the whole pool): a blackhole for their blocks would be
+  // more specific than that route and cut the segment off from its own node.
+  const bridged = new Set(state.pools.filter((p) => p.gateway !== undefined).map((p) => p.name));
   const parsed: { item: Block; cidr: Cidr }[] = [];
   for (const [key, owner] of state.blocks) {
     const c = typeof key === 'string' ? parseCidr(key) : undefined;
@@ -47,7 +51,7 @@ function blocksOf(state: ClusterState, problems: Problems): Block[] {
       continue;
     }
     const net = networkOf(c);
-    parsed.push({ item: { cidr: net, text: formatCidr(net), node: owner.node }, cidr: net });
+    parsed.push({ item: { cidr: net, text: formatCidr(net), node: owner.node, ...(bridged.has(owner.pool) ? { bridged: true } : {}) }, cidr: net });
   }
   const seen = new Map<string, string>();
   const out: Block[] = [];

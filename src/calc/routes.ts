@@ -18,6 +18,8 @@ export interface Block {
   /** Canonical text of cidr. */
   readonly text: string;
   readonly node: string;
+  /** The block's pool has a gateway (an L2 segment another plugin serves): no blackhole for it. */
+  readonly bridged?: boolean;
 }
 
 export interface RoutingInput {
@@ -46,7 +48,7 @@ export function routeBlocks(input: RoutingInput): Routing {
   for (const b of input.blocks) {
     const family = b.cidr.family;
     if (b.node === local.node.name) {
-      routes.push({ item: { kind: 'blackhole', family, dst: b.text }, cidr: b.cidr });
+      if (!b.bridged) routes.push({ item: { kind: 'blackhole', family, dst: b.text }, cidr: b.cidr });
       continue;
     }
     const node = remotes.get(b.node);
