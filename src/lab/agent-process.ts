@@ -8,7 +8,7 @@
  * agent's socket, since pids are reused).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { CommonErrors, PodnetError } from '../common/errors.js';
@@ -99,13 +99,23 @@ export class AgentProcess {
     const deadline = Date.now() + timeoutMs;
     for (let i = 0; Date.now() < deadline && i < 1000; i++) {
       if (exited !== undefined) {
-        throw new PodnetError(CommonErrors.INTERNAL, `agent ${this.opts.nodeName} exited with ${exited} during start; see ${this.logFile}`);
+        throw new PodnetError(CommonErrors.INTERNAL, `agent ${this.opts.nodeName} exited with ${exited} during start; see ${this.logFile}${this.logTail()}`);
       }
       if (await canConnect(this.socket)) return;
       await new Promise((r) => setTimeout(r, 25));
     }
     await this.kill();
-    throw new PodnetError(CommonErrors.TIMEOUT, `agent ${this.opts.nodeName} did not open ${this.socket} within ${timeoutMs} ms; see ${this.logFile}`);
+    throw new PodnetError(CommonErrors.TIMEOUT, `agent ${this.opts.nodeName} did not open ${this.socket} within ${timeoutMs} ms; see ${this.logFile}${this.logTail()}`);
+  }
+
+  /** The end of the agent's log, for error messages (the log file may be cleaned up with the lab). */
+  private logTail(lines = 8): string {
+    try {
+      const tail = readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines);
+      return tail.length ? `; its log ends:\n  ${tail.join('\n  ')}` : '';
+    } catch {
+      return '';
+    }
   }
 
   /** Graceful stop (SIGTERM), then SIGKILL after the grace period. */
