@@ -142,13 +142,16 @@ export class PodNetwork implements CniBackend {
 
   /** Deletes podnet host links that no allocation explains (left by a crash between steps). */
   async removeOrphanLinks(): Promise<string[]> {
+    // Links first, allocations second: an ADD commits its allocation before it creates its link,
+    // so every link seen here is explained by the allocations read after it, even mid-ADD.
+    const links = await this.deps.dataplane.listPodLinks();
     const expected = new Set(
       (await this.deps.ipam.list(this.deps.nodeName))
         .filter((r) => (r.attrs.plugin ?? 'cni') === 'cni')
         .map((r) => hostIfnameOf(r.attrs.containerId, r.attrs.ifname)),
     );
     const removed: string[] = [];
-    for (const link of await this.deps.dataplane.listPodLinks()) {
+    for (const link of links) {
       if (expected.has(link.name)) continue;
       await this.deps.dataplane.teardown(link.name);
       removed.push(link.name);
