@@ -175,6 +175,9 @@ function fatalError(what: string, e: unknown): PodnetError | undefined {
   }
   if (e instanceof AttemptTimeout) return undefined;
   if (e instanceof Error && (isRecoverableError(e) || isBrokenCircuitError(e))) return undefined;
+  // Streaming calls (lease keep-alive) report raw gRPC errors, not etcd3's cast classes: an
+  // unreachable or restarting member is as transient there as anywhere (try another endpoint).
+  if (/\b14 UNAVAILABLE\b|No connection established|ECONNREFUSED|ECONNRESET|Failed to connect|Connection dropped/i.test(msg)) return undefined;
   return new PodnetError(E.DATASTORE_UNAVAILABLE, `etcd ${what}: ${msg}`, { cause: e });
 }
 
