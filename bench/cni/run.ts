@@ -26,8 +26,8 @@ import { randomBytes } from 'node:crypto';
 import { NodeFixture } from '../../src/lab/node-fixture.js';
 import { delNetns, listNetns, netnsPath } from '../../src/lab/netns.js';
 import { PODNET_CNI_DIR, REFERENCE_CNI_DIR, REPO_ROOT } from '../../src/lab/paths.js';
-import { CLONE_NEWNET, setnsRaw } from '../../src/dataplane/linux/sys.js';
 import { hostIfnameOf } from '../../src/agent/naming.js';
+import { enterNetns, leaveNetns, quantile, runBench } from '../common.js';
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -84,14 +84,6 @@ function parseArgs(argv: readonly string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // statistics and output
 
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
-}
 const p50 = (xs: readonly number[]): number => quantile(xs, 0.5);
 const p90 = (xs: readonly number[]): number => quantile(xs, 0.9);
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
@@ -373,26 +365,6 @@ class CpuAccount {
 // ---------------------------------------------------------------------------------------------
 // namespaces: this process's main thread goes into the node namespace for the measurements
 
-let selfNetnsFd: number | undefined;
-
-function enterNetns(path: string): void {
-  if (selfNetnsFd === undefined) selfNetnsFd = openSync('/proc/thread-self/ns/net', 'r');
-  const fd = openSync(path, 'r');
-  try {
-    const e = setnsRaw(fd, CLONE_NEWNET);
-    if (e !== 0) throw new Error(`setns(${path}) failed: errno ${e}`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function leaveNetns(): void {
-  if (selfNetnsFd === undefined) return;
-  const e = setnsRaw(selfNetnsFd, CLONE_NEWNET);
-  if (e !== 0) process.stderr.write(`[bench] cannot return to the original network namespace (errno ${e})\n`);
-  closeSync(selfNetnsFd);
-  selfNetnsFd = undefined;
-}
 
 async function inParallel<T>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -1003,28 +975,10 @@ function report(r: Results): string {
 
 // ---------------------------------------------------------------------------------------------
 
-let signalled = false;
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    if (signalled) return;
-    signalled = true;
-    process.stderr.write(`\n[bench] ${sig}: cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main().then(
-  () => cleanup(),
-  async (e: unknown) => {
-    if (!signalled) {
-      process.stderr.write(`[bench] FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      const logFile = fixture?.agent.logFile;
-      if (logFile && existsSync(logFile)) {
-        const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && !l.includes('"msg":"probe"') && !l.includes('"msg":"cni"'));
-        process.stderr.write(`[bench] the agent's log, last lines (removed with the namespaces):\n${lines.slice(-15).join('\n')}\n`);
-      }
+runBench(main, cleanup, () => {
+    const logFile = fixture?.agent.logFile;
+    if (logFile && existsSync(logFile)) {
+      const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && !l.includes('"msg":"probe"') && !l.includes('"msg":"cni"'));
+      process.stderr.write(`[bench] the agent's log, last lines (removed with the namespaces):\n${lines.slice(-15).join('\n')}\n`);
     }
-    process.exitCode = 1;
-    await cleanup();
-  },
-);
+  });

@@ -37,6 +37,7 @@ import { createInterface } from 'node:readline';
 import { Lab } from '../../src/lab/lab.js';
 import { execIn } from '../../src/lab/netns.js';
 import { simBlock } from './sim.js';
+import { quantile, runBench } from '../common.js';
 
 interface Options {
   nodes: number;
@@ -82,14 +83,6 @@ const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const now = (): number => performance.timeOrigin + performance.now();
 
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
-}
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i] as number) : c.padStart(w[i] as number))).join('  ').trimEnd();
@@ -383,21 +376,4 @@ async function main(): Promise<void> {
   if (o.json) writeFileSync(o.json, JSON.stringify({ bulk: { t0: bt0, t1: bt1, lastRoute: bulkLast, applied: bulkApplied }, seq, seqApplied, rss0, rssBulk, rssAll, hwm, idleCpu }, null, 2));
 }
 
-let signalled = false;
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    if (signalled) return;
-    signalled = true;
-    process.stderr.write(`\n[bench] ${sig}: cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main().then(
-  () => cleanup(),
-  async (e: unknown) => {
-    if (!signalled) process.stderr.write(`[bench] FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-    await cleanup();
-  },
-);
+runBench(main, cleanup);

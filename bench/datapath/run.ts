@@ -20,15 +20,15 @@
  * finally and on SIGINT/SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { Lab } from '../../src/lab/lab.js';
 import { CniRuntime, type NetConfList } from '../../src/lab/cni-runtime.js';
 import { addNetns, delNetns, execIn, netnsPath } from '../../src/lab/netns.js';
 import { REFERENCE_CNI_DIR } from '../../src/lab/paths.js';
-import { CLONE_NEWNET, setnsRaw } from '../../src/dataplane/linux/sys.js';
 import type { BackendName } from '../../src/model/node.js';
+import { enterNetns, leaveNetns, quantile, runBench } from '../common.js';
 
 interface Options {
   seconds: number;
@@ -75,14 +75,6 @@ function parseArgs(argv: readonly string[]): Options {
 const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
-}
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -299,24 +291,6 @@ function machineBusy(): { idle: number; total: number } {
 // ---------------------------------------------------------------------------------------------
 // the reference bridge: plugins spawned from this process's main thread inside the node namespace
 
-let selfNetnsFd: number | undefined;
-function enterNetns(path: string): void {
-  if (selfNetnsFd === undefined) selfNetnsFd = openSync('/proc/thread-self/ns/net', 'r');
-  const fd = openSync(path, 'r');
-  try {
-    const e = setnsRaw(fd, CLONE_NEWNET);
-    if (e !== 0) throw new Error(`setns(${path}) failed: errno ${e}`);
-  } finally {
-    closeSync(fd);
-  }
-}
-function leaveNetns(): void {
-  if (selfNetnsFd === undefined) return;
-  const e = setnsRaw(selfNetnsFd, CLONE_NEWNET);
-  if (e !== 0) process.stderr.write(`[bench] cannot return to the original network namespace (errno ${e})\n`);
-  closeSync(selfNetnsFd);
-  selfNetnsFd = undefined;
-}
 
 const refList = (dataDir: string): NetConfList => ({
   cniVersion: '1.0.0',
@@ -534,21 +508,4 @@ async function main(): Promise<void> {
   if (o.json) writeFileSync(o.json, JSON.stringify({ paths, idle, vx }, null, 2));
 }
 
-let signalled = false;
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    if (signalled) return;
-    signalled = true;
-    process.stderr.write(`\n[bench] ${sig}: cleaning up\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main().then(
-  () => cleanup(),
-  async (e: unknown) => {
-    if (!signalled) process.stderr.write(`[bench] FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-    await cleanup();
-  },
-);
+runBench(main, cleanup);
