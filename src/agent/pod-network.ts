@@ -75,6 +75,8 @@ export class PodNetwork implements CniBackend {
             ...dnsOf(req.conf),
           });
         } catch (e) {
+          // The kernel side saw /proc/<shim pid>/fd/<n>; the runtime knows its namespace as CNI_NETNS.
+          if (e instanceof Error && req.netns && req.netnsPath !== req.netns) e.message = e.message.split(req.netnsPath).join(`${req.netns} (CNI_NETNS)`);
           const failures = await undo.unwind();
           if (failures.length > 0 && e instanceof Error) e.message += ` (cleanup also failed: ${failures.join('; ')})`;
           throw e;

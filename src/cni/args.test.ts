@@ -33,7 +33,7 @@ test('IP lists (comma-separated, repeated pairs accumulate) and MAC', () => {
   assert.equal(a.MAC, 'aa:bb:cc:dd:ee:01');
   argsError('IP=10.0.0.256', /IP "10.0.0.256" is not an address/);
   argsError('IP=10.0.0.1,', /IP "" is not an address/);
-  argsError('MAC=aa:bb', /MAC "aa:bb" is not a MAC address/);
+  argsError('MAC=aa:bb', /MAC "aa:bb" is not a unicast MAC address/);
 });
 
 test('unknown keys fail unless IgnoreUnknown, wherever it appears', () => {
@@ -59,4 +59,10 @@ test('K8S values must be names; empty values are absent', () => {
   assert.equal(a.K8S_POD_NAME, undefined);
   assert.equal('K8S_POD_UID' in a, false);
   assert.equal(parseCniArgs('K8S_POD_NAME=a;K8S_POD_NAME=b').K8S_POD_NAME, 'b');
+});
+
+test('MAC= must be a unicast address', () => {
+  assert.throws(() => parseCniArgs('MAC=01:00:5e:00:00:01'), (e: unknown) => isPodnetError(e) && e.cni === 4);
+  assert.throws(() => parseCniArgs('MAC=00:00:00:00:00:00'), (e: unknown) => isPodnetError(e) && e.cni === 4);
+  assert.equal(parseCniArgs('MAC=02:AA:bb:cc:dd:ee').MAC, '02:aa:bb:cc:dd:ee');
 });

@@ -6,7 +6,7 @@
  * ("K8S_POD_UID=") counts as absent. Every failure is CNI_INVALID_ENV (code 4) with a message naming CNI_ARGS and the key.
  */
 import { PodnetError } from '../common/errors.js';
-import { isMac } from '../common/ip.js';
+import { isUnicastMac } from '../common/ip.js';
 import { CniErrors } from './errors.js';
 import { isIpOrCidr, showJson } from './json.js';
 import { nameProblem } from './names.js';
@@ -68,7 +68,7 @@ export function parseCniArgs(s: string): CniArgs {
         break;
       }
       case 'MAC':
-        if (!isMac(value)) throw bad(`MAC ${showJson(value)} is not a MAC address`);
+        if (!isUnicastMac(value)) throw bad(`MAC ${showJson(value)} is not a unicast MAC address`);
         out.MAC = value.toLowerCase();
         break;
       default:

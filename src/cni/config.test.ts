@@ -169,7 +169,7 @@ test('runtimeConfig errors name the path (7)', () => {
   confError(base({ runtimeConfig: { portMappings: [{ hostPort: 80, HostPort: 81, containerPort: 80 }] } }), 'CNI_INVALID_CONFIG', 7, /HostPort must be equal to runtimeConfig\.portMappings\[0\]\.hostPort/);
   confError(base({ runtimeConfig: { portMappings: [{ hostPort: 80, containerPort: 80, hostIP: 'localhost' }] } }), 'CNI_INVALID_CONFIG', 7, /hostIP must be an IP address/);
   confError(base({ runtimeConfig: { ips: ['10.0.0.1/33'] } }), 'CNI_INVALID_CONFIG', 7, /runtimeConfig\.ips\[0\]/);
-  confError(base({ runtimeConfig: { mac: 'zz' } }), 'CNI_INVALID_CONFIG', 7, /runtimeConfig\.mac must be a MAC address/);
+  confError(base({ runtimeConfig: { mac: 'zz' } }), 'CNI_INVALID_CONFIG', 7, /runtimeConfig\.mac must be a unicast MAC address/);
   confError(base({ runtimeConfig: { bandwidth: { ingressRate: -1 } } }), 'CNI_INVALID_CONFIG', 7, /runtimeConfig\.bandwidth\.ingressRate/);
   confError(base({ runtimeConfig: { aliases: { podnet: ['ok', 'x;y'] } } }), 'CNI_INVALID_CONFIG', 7, /runtimeConfig\.aliases\["podnet"\]\[1\]/);
   confError(base({ runtimeConfig: { dns: { Servers: ['nope'] } } }), 'CNI_INVALID_CONFIG', 7, /runtimeConfig\.dns\.Servers\[0\] must be an IP address/);

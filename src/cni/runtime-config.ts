@@ -10,7 +10,7 @@
  * Unknown capabilities (ipRanges, cgroupPath, io.kubernetes.cri.pod-annotations, …) are left in
  * the raw config, not rejected: a runtime only sends what the config's `capabilities` asked for.
  */
-import { isMac } from '../common/ip.js';
+import { isUnicastMac } from '../common/ip.js';
 import { parseDns } from './dns.js';
 import { eitherKey, invalidField, isIpOrCidr, joinPath, optArray, optInt, optIp, optObject, optString, optStringArray, reqObject, type JsonObject } from './json.js';
 import { isValidNetworkName, NAME_RULE } from './names.js';
@@ -70,7 +70,7 @@ export function normalizeRuntimeConfig(v: unknown, networkName: string, path = '
   if (ips && ips.length > 0) out.ips = ips;
   const mac = optString(obj['mac'], joinPath(path, 'mac'));
   if (mac !== undefined && mac !== '') {
-    if (!isMac(mac)) throw invalidField(joinPath(path, 'mac'), 'a MAC address', mac);
+    if (!isUnicastMac(mac)) throw invalidField(joinPath(path, 'mac'), 'a unicast MAC address', mac);
     out.mac = mac.toLowerCase();
   }
   const pmPath = joinPath(path, 'portMappings');

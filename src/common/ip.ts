@@ -198,3 +198,8 @@ const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 export function isMac(s: string): boolean {
   return MAC_RE.test(s);
 }
+
+/** A MAC an interface can carry: well-formed, not multicast/broadcast, not all zeros. */
+export function isUnicastMac(s: string): boolean {
+  return isMac(s) && (parseInt(s.slice(0, 2), 16) & 1) === 0 && s !== '00:00:00:00:00:00';
+}

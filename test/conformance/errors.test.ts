@@ -225,8 +225,8 @@ test('config values, pod, address and dataplane errors: exact codes, nothing lef
         [{ prevResult: { cniVersion: '1.1.0', interfaces: [], ips: [{ address: '10.0.0.1/32', interface: 3 }] } }, /interface/],
       ];
       for (const [extra, re] of cases) assertCniError(await base.call(add(), { ...conf, ...extra }), 7, '1.1.0', re);
-      // A multicast MAC is caught by the dataplane's spec check (podnet code 107, not the spec's 7), still before anything is made.
-      assertCniError(await base.call(add(), { ...conf, runtimeConfig: { mac: '01:00:5e:00:00:01' } }), 107, '1.1.0', /01:00:5e:00:00:01/);
+      // A multicast MAC is invalid config (7), refused by the verb layer before anything is made.
+      assertCniError(await base.call(add(), { ...conf, runtimeConfig: { mac: '01:00:5e:00:00:01' } }), 7, '1.1.0', /01:00:5e:00:00:01/);
       // An agentSocket with JSON escapes: the shim cannot read it and hands over to the Node plugin, which reaches the agent.
       const escaped = JSON.stringify(conf).replace(JSON.stringify(sock), JSON.stringify(sock).replace(/\//g, '\\/'));
       assert.ok(escaped.includes('\\/'));
