@@ -9,5 +9,6 @@ import './dataplane/errors.js';
 import './dataplane/linux/cluster/errors.js';
 import './datastore/errors.js';
 import './ipam/errors.js';
+import './policy/errors.js';
 import './lab/errors.js';
 export { errorCatalogue } from './common/errors.js';
