@@ -61,3 +61,21 @@ export function runBench(main: () => Promise<void>, cleanup: () => Promise<void>
     },
   );
 }
+
+/** An integer flag value within min..max, or an error naming the flag. */
+export function intArg(flag: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${flag}: expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** Walks `--flag value` and `--flag=value` arguments; value() consumes the next argument when needed. */
+export function forEachFlag(argv: readonly string[], onFlag: (flag: string, value: () => string | undefined, raw: string) => void): void {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const eq = a.indexOf('=');
+    onFlag(eq > 0 ? a.slice(0, eq) : a, () => (eq > 0 ? a.slice(eq + 1) : argv[++i]), a);
+  }
+}

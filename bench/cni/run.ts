@@ -27,7 +27,7 @@ import { NodeFixture } from '../../src/lab/node-fixture.js';
 import { delNetns, listNetns, netnsPath } from '../../src/lab/netns.js';
 import { PODNET_CNI_DIR, REFERENCE_CNI_DIR, REPO_ROOT } from '../../src/lab/paths.js';
 import { hostIfnameOf } from '../../src/agent/naming.js';
-import { enterNetns, leaveNetns, quantile, runBench } from '../common.js';
+import { enterNetns, forEachFlag, intArg, leaveNetns, quantile, runBench } from '../common.js';
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -49,23 +49,14 @@ const USAGE =
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = { runs: 40, burst: 50, rounds: 2, rssPods: 100, nodeRuns: 8, warmup: 3, probe: true, json: undefined, cpuProf: undefined };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const val = (): string | undefined => (eq > 0 ? a.slice(eq + 1) : argv[++i]);
+  forEachFlag(argv, (flag, val, raw) => {
     switch (flag) {
-      case '--runs': o.runs = int(flag, val(), 5); break;
-      case '--burst': o.burst = int(flag, val(), 2); break;
-      case '--rounds': o.rounds = int(flag, val(), 1); break;
-      case '--rss-pods': o.rssPods = int(flag, val(), 0); break;
-      case '--node-runs': o.nodeRuns = int(flag, val(), 0); break;
-      case '--warmup': o.warmup = int(flag, val(), 1); break;
+      case '--runs': o.runs = intArg(flag, val(), 5); break;
+      case '--burst': o.burst = intArg(flag, val(), 2); break;
+      case '--rounds': o.rounds = intArg(flag, val(), 1); break;
+      case '--rss-pods': o.rssPods = intArg(flag, val(), 0); break;
+      case '--node-runs': o.nodeRuns = intArg(flag, val(), 0); break;
+      case '--warmup': o.warmup = intArg(flag, val(), 1); break;
       case '--no-probe': o.probe = false; break;
       case '--json': o.json = val(); break;
       case '--cpu-prof': o.cpuProf = val(); break;
@@ -75,9 +66,9 @@ function parseArgs(argv: readonly string[]): Options {
         process.exit(0);
         break;
       default:
-        throw new Error(`unknown argument ${a}\n${USAGE}`);
+        throw new Error(`unknown argument ${raw}\n${USAGE}`);
     }
-  }
+  });
   return o;
 }
 

@@ -37,7 +37,7 @@ import { createInterface } from 'node:readline';
 import { Lab } from '../../src/lab/lab.js';
 import { execIn } from '../../src/lab/netns.js';
 import { simBlock } from './sim.js';
-import { quantile, runBench } from '../common.js';
+import { forEachFlag, intArg, quantile, runBench } from '../common.js';
 
 interface Options {
   nodes: number;
@@ -49,20 +49,11 @@ const USAGE = 'usage: node dist/bench/controlplane/run.js [--nodes N=500] [--seq
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = { nodes: 500, seq: 50, concurrency: 16, json: undefined };
-  const int = (flag: string, v: string | undefined, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag}: expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const val = (): string | undefined => (eq > 0 ? a.slice(eq + 1) : argv[++i]);
+  forEachFlag(argv, (flag, val, raw) => {
     switch (flag) {
-      case '--nodes': o.nodes = int(flag, val(), 0, 900); break;
-      case '--seq': o.seq = int(flag, val(), 1, 100); break;
-      case '--concurrency': o.concurrency = int(flag, val(), 1, 256); break;
+      case '--nodes': o.nodes = intArg(flag, val(), 0, 900); break;
+      case '--seq': o.seq = intArg(flag, val(), 1, 100); break;
+      case '--concurrency': o.concurrency = intArg(flag, val(), 1, 256); break;
       case '--json': o.json = val(); break;
       case '-h':
       case '--help':
@@ -70,9 +61,9 @@ function parseArgs(argv: readonly string[]): Options {
         process.exit(0);
         break;
       default:
-        throw new Error(`unknown argument ${a}\n${USAGE}`);
+        throw new Error(`unknown argument ${raw}\n${USAGE}`);
     }
-  }
+  });
   if (o.nodes + o.seq > 950) throw new Error('--nodes + --seq must stay under 950 (blocks of 10.244.16.0/20 onwards in the /16)');
   return o;
 }

@@ -28,7 +28,7 @@ import { CniRuntime, type NetConfList } from '../../src/lab/cni-runtime.js';
 import { addNetns, delNetns, execIn, netnsPath } from '../../src/lab/netns.js';
 import { REFERENCE_CNI_DIR } from '../../src/lab/paths.js';
 import type { BackendName } from '../../src/model/node.js';
-import { enterNetns, leaveNetns, quantile, runBench } from '../common.js';
+import { enterNetns, forEachFlag, intArg, leaveNetns, quantile, runBench } from '../common.js';
 
 interface Options {
   seconds: number;
@@ -41,21 +41,12 @@ const USAGE = 'usage: node dist/bench/datapath/run.js [--seconds N=5] [--rounds 
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = { seconds: 5, rounds: 2, pings: 50, idleSeconds: 10, json: undefined };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const val = (): string | undefined => (eq > 0 ? a.slice(eq + 1) : argv[++i]);
+  forEachFlag(argv, (flag, val, raw) => {
     switch (flag) {
-      case '--seconds': o.seconds = int(flag, val(), 1); break;
-      case '--rounds': o.rounds = int(flag, val(), 1); break;
-      case '--pings': o.pings = int(flag, val(), 3); break;
-      case '--idle-seconds': o.idleSeconds = int(flag, val(), 1); break;
+      case '--seconds': o.seconds = intArg(flag, val(), 1); break;
+      case '--rounds': o.rounds = intArg(flag, val(), 1); break;
+      case '--pings': o.pings = intArg(flag, val(), 3); break;
+      case '--idle-seconds': o.idleSeconds = intArg(flag, val(), 1); break;
       case '--json': o.json = val(); break;
       case '-h':
       case '--help':
@@ -63,9 +54,9 @@ function parseArgs(argv: readonly string[]): Options {
         process.exit(0);
         break;
       default:
-        throw new Error(`unknown argument ${a}\n${USAGE}`);
+        throw new Error(`unknown argument ${raw}\n${USAGE}`);
     }
-  }
+  });
   return o;
 }
 
