@@ -40,3 +40,15 @@ export async function callRpc<T = unknown>(socketPath: string, method: string, p
   if (!ans.ok) throw new AgentRpcError(ans.error.code, ans.error.message);
   return ans.result as T;
 }
+
+/** True when something accepts connections on the unix socket at path. */
+export function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}

@@ -9,15 +9,10 @@ import { parseLogLevel, type LogLevel } from '../common/log.js';
 import { AgentErrors } from './errors.js';
 import { DEFAULT_AGENT_SOCKET } from './client.js';
 import { BACKENDS, type BackendName } from '../model/node.js';
+import type { PoolInput } from '../ipam/pool.js';
 
-export interface PoolConfig {
-  readonly name: string;
-  readonly cidr: string;
-  readonly blockSize?: number;
-  readonly natOutgoing?: boolean;
-  readonly disabled?: boolean;
-  readonly gateway?: string;
-}
+/** A pool as configured: IPAM's own input type (validated and defaulted by createPool). */
+export type PoolConfig = PoolInput;
 
 export type DatastoreConfig =
   | { readonly type: 'embedded' }

@@ -10,6 +10,7 @@ import { runCni } from '../cni/run.js';
 import { asPodnetError, PodnetError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { AgentErrors } from './errors.js';
+import { canConnect } from './client.js';
 import { peerPid } from './peercred.js';
 import { decodeFrame, encodeCniAnswer, MAX_REQUEST_BYTES, type CniFrame, type RpcAnswer } from './protocol.js';
 
@@ -143,18 +144,7 @@ function netnsPathOf(env: Readonly<Record<string, string>>, pid: number | undefi
  * the running agent's pods by its own store, remove their links as orphans, and only then notice.
  */
 export async function assertSocketFree(path: string): Promise<void> {
-  if (await isListening(path)) {
+  if (await canConnect(path)) {
     throw new PodnetError(AgentErrors.AGENT_SOCKET_IN_USE, `another podnet agent is listening on ${path}`);
   }
-}
-
-function isListening(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(path);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
 }

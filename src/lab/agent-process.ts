@@ -9,8 +9,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
+import { canConnect } from '../agent/client.js';
 import { CommonErrors, PodnetError } from '../common/errors.js';
 import { checkNsName } from './netns.js';
 import { PODNET_JS } from './paths.js';
@@ -148,15 +148,4 @@ export class AgentProcess {
     clearTimeout(t);
     this.child = undefined;
   }
-}
-
-export function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(path);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
 }
