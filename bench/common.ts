@@ -79,3 +79,12 @@ export function forEachFlag(argv: readonly string[], onFlag: (flag: string, valu
     onFlag(eq > 0 ? a.slice(0, eq) : a, () => (eq > 0 ? a.slice(eq + 1) : argv[++i]), a);
   }
 }
+
+/** The last case of every bench's flag switch: --help/-h prints the usage and exits; anything else is an error. */
+export function otherFlag(flag: string, raw: string, usage: string): never {
+  if (flag === '-h' || flag === '--help') {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  throw new Error(`unknown argument ${raw}\n${usage}`);
+}

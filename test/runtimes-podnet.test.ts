@@ -128,7 +128,7 @@ test('podman + podnet-cni: podnet addresses, pod<->pod and pod<->host over IPv4 
             const x = addrs[ctr.name as keyof typeof addrs];
             assert.deepEqual([...ep.addresses].sort(), [x.v4, x.v6].sort());
             assert.equal(ep.pod, ctr.name, 'K8S_POD_NAME from podman names the pod');
-            assert.equal(ep.namespace, undefined);
+            assert.equal(ep.namespace, 'default', 'podman passes no K8S_POD_NAMESPACE: the pod is default/<name> for policy');
             assert.equal(ep.network, 'podnet');
             assert.equal(ep.plugin, 'cni');
             assert.equal(ep.ifname, 'eth0');

@@ -27,7 +27,7 @@ import { NodeFixture } from '../../src/lab/node-fixture.js';
 import { delNetns, listNetns, netnsPath } from '../../src/lab/netns.js';
 import { PODNET_CNI_DIR, REFERENCE_CNI_DIR, REPO_ROOT } from '../../src/lab/paths.js';
 import { hostIfnameOf } from '../../src/agent/naming.js';
-import { enterNetns, forEachFlag, intArg, leaveNetns, quantile, runBench } from '../common.js';
+import { enterNetns, forEachFlag, intArg, leaveNetns, quantile, runBench, otherFlag } from '../common.js';
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -60,13 +60,8 @@ function parseArgs(argv: readonly string[]): Options {
       case '--no-probe': o.probe = false; break;
       case '--json': o.json = val(); break;
       case '--cpu-prof': o.cpuProf = val(); break;
-      case '-h':
-      case '--help':
-        process.stdout.write(USAGE);
-        process.exit(0);
-        break;
       default:
-        throw new Error(`unknown argument ${raw}\n${USAGE}`);
+        otherFlag(flag, raw, USAGE);
     }
   });
   return o;

@@ -37,7 +37,7 @@ import { createInterface } from 'node:readline';
 import { Lab } from '../../src/lab/lab.js';
 import { execIn } from '../../src/lab/netns.js';
 import { simBlock } from './sim.js';
-import { forEachFlag, intArg, quantile, runBench } from '../common.js';
+import { forEachFlag, intArg, quantile, runBench, otherFlag } from '../common.js';
 
 interface Options {
   nodes: number;
@@ -55,13 +55,8 @@ function parseArgs(argv: readonly string[]): Options {
       case '--seq': o.seq = intArg(flag, val(), 1, 100); break;
       case '--concurrency': o.concurrency = intArg(flag, val(), 1, 256); break;
       case '--json': o.json = val(); break;
-      case '-h':
-      case '--help':
-        process.stdout.write(USAGE);
-        process.exit(0);
-        break;
       default:
-        throw new Error(`unknown argument ${raw}\n${USAGE}`);
+        otherFlag(flag, raw, USAGE);
     }
   });
   if (o.nodes + o.seq > 950) throw new Error('--nodes + --seq must stay under 950 (blocks of 10.244.16.0/20 onwards in the /16)');

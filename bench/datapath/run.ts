@@ -28,7 +28,7 @@ import { CniRuntime, type NetConfList } from '../../src/lab/cni-runtime.js';
 import { addNetns, delNetns, execIn, netnsPath } from '../../src/lab/netns.js';
 import { REFERENCE_CNI_DIR } from '../../src/lab/paths.js';
 import type { BackendName } from '../../src/model/node.js';
-import { enterNetns, forEachFlag, intArg, leaveNetns, quantile, runBench } from '../common.js';
+import { enterNetns, forEachFlag, intArg, leaveNetns, quantile, runBench, otherFlag } from '../common.js';
 
 interface Options {
   seconds: number;
@@ -48,13 +48,8 @@ function parseArgs(argv: readonly string[]): Options {
       case '--pings': o.pings = intArg(flag, val(), 3); break;
       case '--idle-seconds': o.idleSeconds = intArg(flag, val(), 1); break;
       case '--json': o.json = val(); break;
-      case '-h':
-      case '--help':
-        process.stdout.write(USAGE);
-        process.exit(0);
-        break;
       default:
-        throw new Error(`unknown argument ${raw}\n${USAGE}`);
+        otherFlag(flag, raw, USAGE);
     }
   });
   return o;

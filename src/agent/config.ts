@@ -33,7 +33,32 @@ export interface AgentConfig {
   readonly backend: BackendName | undefined;
   /** The node's underlay device; default: the device of the default route. */
   readonly underlayInterface: string | undefined;
+  readonly policy: PolicyConfig;
+  readonly flows: FlowsConfig;
+  /** The agent's HTTP endpoint (metrics, flows for `podnet observe`): "host:port", ":port", or "" for none. */
+  readonly httpListen: string;
 }
+
+export interface FlowsConfig {
+  /** Record flows (conntrack events and the policy table's NFLOG records); default true. */
+  readonly enabled: boolean;
+  /** Records kept per node (a ring: the oldest are overwritten); default 16384. */
+  readonly capacity: number;
+}
+
+export const DEFAULT_FLOWS: FlowsConfig = { enabled: true, capacity: 16384 };
+export const DEFAULT_HTTP_LISTEN = ':9473';
+
+export interface PolicyConfig {
+  /** Enforce network policy (the nft table `inet podnet-policy`); default true. */
+  readonly enabled: boolean;
+  /** NFLOG group of Log rules, audit records and drop records; default 100. */
+  readonly nflogGroup: number;
+  /** Record the final drop of isolated pods too (flow records of Kubernetes drops); default true. */
+  readonly logDrops: boolean;
+}
+
+export const DEFAULT_POLICY: PolicyConfig = { enabled: true, nflogGroup: 100, logDrops: true };
 
 export const DEFAULT_POOLS: readonly PoolConfig[] = [
   { name: 'default-ipv4', cidr: '10.244.0.0/16', blockSize: 26, natOutgoing: true },
@@ -50,6 +75,9 @@ export const DEFAULT_CONFIG: AgentConfig = {
   datastore: { type: 'embedded' },
   backend: undefined,
   underlayInterface: undefined,
+  policy: DEFAULT_POLICY,
+  flows: DEFAULT_FLOWS,
+  httpListen: DEFAULT_HTTP_LISTEN,
 };
 
 const NODE_NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
@@ -107,7 +135,7 @@ function parsePools(v: unknown, path: string): PoolConfig[] {
 export function parseAgentConfig(input: unknown, base: AgentConfig = DEFAULT_CONFIG): AgentConfig {
   if (input === undefined || input === null) return base;
   if (!isObject(input)) bad('(root)', 'must be a mapping');
-  onlyKeys(input, '', ['nodeName', 'socket', 'stateDir', 'mtu', 'logLevel', 'pools', 'datastore', 'backend', 'underlayInterface']);
+  onlyKeys(input, '', ['nodeName', 'socket', 'stateDir', 'mtu', 'logLevel', 'pools', 'datastore', 'backend', 'underlayInterface', 'policy', 'flows', 'httpListen']);
   const nodeName = str(input, 'nodeName', '') ?? base.nodeName;
   if (!NODE_NAME_RE.test(nodeName)) bad('.nodeName', `${JSON.stringify(nodeName)} is not a DNS-1123 name`);
   let mtu = base.mtu;
@@ -129,6 +157,48 @@ export function parseAgentConfig(input: unknown, base: AgentConfig = DEFAULT_CON
     datastore: input.datastore === undefined ? base.datastore : parseDatastore(input.datastore, '.datastore'),
     backend: input.backend === undefined ? base.backend : parseBackend(input.backend, '.backend'),
     underlayInterface: str(input, 'underlayInterface', '') ?? base.underlayInterface,
+    policy: input.policy === undefined ? base.policy : parsePolicy(input.policy, '.policy', base.policy),
+    flows: input.flows === undefined ? base.flows : parseFlows(input.flows, '.flows', base.flows),
+    httpListen: input.httpListen === undefined ? base.httpListen : parseListen(input.httpListen, '.httpListen'),
+  };
+}
+
+function parseFlows(v: unknown, path: string, base: FlowsConfig): FlowsConfig {
+  if (!isObject(v)) bad(path, 'must be a mapping');
+  onlyKeys(v, path, ['enabled', 'capacity']);
+  if (v.enabled !== undefined && typeof v.enabled !== 'boolean') bad(`${path}.enabled`, 'must be true or false');
+  const c = v.capacity;
+  if (c !== undefined && (!Number.isInteger(c) || (c as number) < 16 || (c as number) > 1_000_000)) bad(`${path}.capacity`, 'must be an integer from 16 to 1000000');
+  return { enabled: (v.enabled as boolean | undefined) ?? base.enabled, capacity: (c as number | undefined) ?? base.capacity };
+}
+
+/** "host:port", ":port", "[v6]:port" or "" (off). */
+export function parseListen(v: unknown, path: string): string {
+  if (v === '') return '';
+  if (typeof v !== 'string') bad(path, 'must be "host:port", ":port" or "" (off)');
+  const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]*|[a-zA-Z0-9.-]*):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) bad(path, `${JSON.stringify(v)} must be "host:port", ":port" or "" (off)`);
+  return v;
+}
+
+/** Host and port of a listen string ("" host: every address). */
+export function splitListen(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  const host = v.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '::' : host, port: Number(v.slice(i + 1)) };
+}
+
+function parsePolicy(v: unknown, path: string, base: PolicyConfig): PolicyConfig {
+  if (!isObject(v)) bad(path, 'must be a mapping');
+  onlyKeys(v, path, ['enabled', 'nflogGroup', 'logDrops']);
+  for (const k of ['enabled', 'logDrops'] as const) if (v[k] !== undefined && typeof v[k] !== 'boolean') bad(`${path}.${k}`, 'must be true or false');
+  const g = v.nflogGroup;
+  if (g !== undefined && (!Number.isInteger(g) || (g as number) < 0 || (g as number) > 65535)) bad(`${path}.nflogGroup`, 'must be an integer from 0 to 65535');
+  return {
+    enabled: (v.enabled as boolean | undefined) ?? base.enabled,
+    nflogGroup: (g as number | undefined) ?? base.nflogGroup,
+    logDrops: (v.logDrops as boolean | undefined) ?? base.logDrops,
   };
 }
 

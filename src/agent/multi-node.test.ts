@@ -2,6 +2,7 @@
  * Two agents on one datastore with fake dataplanes (no root): registration, tunnel addresses,
  * routes to each other's blocks through the cluster reconciler, node removal and block reclaim.
  */
+import { FakePolicyDataplane } from '../dataplane/fake/policy-dataplane.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,6 +44,9 @@ test('two vxlan agents route to each other and forget a removed node', async () 
           { name: 'v6', cidr: 'fd00:9::/64', blockSize: 122 },
         ],
         backend: 'vxlan',
+        // Fakes for the kernel: no flow readers (they would read the host's namespace) and no HTTP port.
+        flows: { enabled: false, capacity: 16 },
+        httpListen: '',
       };
       const cdp = new FakeClusterDataplane();
       dps.push(cdp);
@@ -52,6 +56,7 @@ test('two vxlan agents route to each other and forget a removed node', async () 
           datastore: store,
           dataplane: new FakePodDataplane(),
           clusterDataplane: cdp,
+          policyDataplane: new FakePolicyDataplane(),
           underlay: { dev: 'eth0', index: 2, mtu: 1500, v4: `172.30.1.1${i}/24`, v6: `fd00:30:1::1${i}/64` },
           log: createLogger('error'),
         }),

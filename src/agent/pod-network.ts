@@ -15,8 +15,13 @@ import { UndoStack } from '../common/undo.js';
 import { POD_GATEWAY_V4, POD_GATEWAY_V6, type PodDataplane, type PodNetSpec } from '../dataplane/types.js';
 import { IpamErrors } from '../ipam/errors.js';
 import type { AllocationRecord, Assignment, Ipam, IpPool } from '../ipam/types.js';
+import type { Pod } from '../model/k8s.js';
+import type { LocalEndpoint } from '../policy/compile/types.js';
+import type { PodAttachment, PodIdentity } from '../resources/store.js';
 import { AgentErrors } from './errors.js';
 import { handleOf, hostIfnameOf } from './naming.js';
+import { podIdentity } from './pod-identity.js';
+import type { Logger } from '../common/log.js';
 
 export interface PodNetworkDeps {
   readonly ipam: Ipam;
@@ -28,6 +33,25 @@ export interface PodNetworkDeps {
   readonly pools: () => readonly IpPool[];
   /** Observes each verb's duration (metrics); optional. */
   readonly observe?: (verb: string, mode: PluginMode, seconds: number, ok: boolean) => void;
+  /** Pod records (policy peers and subjects); absent: no records are written. */
+  readonly pods?: PodRecords;
+  /** Policy enforcement; absent: pod interfaces are not admitted (no policy table). */
+  readonly policy?: PolicyAdmission;
+  /** Warnings (e.g. a pod name Kubernetes would refuse). */
+  readonly log?: Logger;
+}
+
+/** Where pod records go (src/resources/store.ts ResourceStore). */
+export interface PodRecords {
+  attachPod(id: PodIdentity, attachment: PodAttachment, ips: readonly string[]): Promise<Pod>;
+  detachPod(namespace: string, name: string, attachment: PodAttachment): Promise<void>;
+}
+
+/** The policy programmer as pod plumbing sees it. */
+export interface PolicyAdmission {
+  /** Resolves once the interface's policy is enforced by the kernel. */
+  admit(ep: LocalEndpoint, pod: Pod): Promise<unknown>;
+  release(ifname: string): void;
 }
 
 export class PodNetwork implements CniBackend {
@@ -41,6 +65,8 @@ export class PodNetwork implements CniBackend {
       this.locks.run(handle, async () => {
         const undo = new UndoStack();
         try {
+          // Identity first: bad labels fail the ADD before anything is allocated.
+          const id = mode === 'cni' ? podIdentity(req, this.deps.log) : undefined;
           const families = this.families(req.conf);
           const requested = requestedAddresses(req);
           if (families.length === 0 && requested.length === 0) throw this.noPool(req.conf);
@@ -56,14 +82,34 @@ export class PodNetwork implements CniBackend {
               node: this.deps.nodeName,
               network: req.conf.name,
               plugin: mode,
-              ...(req.args.K8S_POD_NAMESPACE ? { namespace: req.args.K8S_POD_NAMESPACE } : {}),
-              ...(req.args.K8S_POD_NAME ? { pod: req.args.K8S_POD_NAME } : {}),
+              ...(id ? { namespace: id.namespace, pod: id.name } : {}),
+              ...(!id && req.args.K8S_POD_NAMESPACE ? { namespace: req.args.K8S_POD_NAMESPACE } : {}),
+              ...(!id && req.args.K8S_POD_NAME ? { pod: req.args.K8S_POD_NAME } : {}),
             },
           });
           undo.push('release addresses', () => this.deps.ipam.release(handle));
-          if (mode === 'ipam') return this.ipamResult(req, assignments);
+          if (mode === 'ipam' || !id) return this.ipamResult(req, assignments);
           const spec = this.podSpec(req, assignments);
-          const plumbed = await this.deps.dataplane.setup(spec);
+          const attachment: PodAttachment = { node: this.deps.nodeName, containerId: req.containerId, ifname: req.ifname };
+          const ips = assignments.map((a) => a.address);
+          // The kernel plumbing and the pod record are independent: both at once.
+          // Both settle before a failure unwinds, so the undo of the one that succeeded is registered.
+          const [plumbing, record] = await Promise.allSettled([
+            this.deps.dataplane.setup(spec).then((p) => {
+              undo.push('remove pod plumbing', () => this.deps.dataplane.teardown(spec.hostIfname));
+              return p;
+            }),
+            this.recordPod(id, attachment, ips, undo),
+          ]);
+          if (plumbing.status === 'rejected') throw plumbing.reason;
+          if (record.status === 'rejected') throw record.reason;
+          const plumbed = plumbing.value;
+          const pod = record.value;
+          if (this.deps.policy) {
+            const ep: LocalEndpoint = { namespace: id.namespace, pod: id.name, ifname: spec.hostIfname, addresses: ips };
+            undo.push('unmap the pod interface', async () => this.deps.policy?.release(spec.hostIfname));
+            await this.deps.policy.admit(ep, pod ?? { kind: 'Pod', namespace: id.namespace, name: id.name, labels: id.labels, ports: [], nodeName: this.deps.nodeName, ips });
+          }
           return mergePrev(req.conf.prevResult, {
             cniVersion: req.conf.cniVersion,
             interfaces: [
@@ -89,10 +135,31 @@ export class PodNetwork implements CniBackend {
     const handle = handleOf(req.containerId, req.ifname);
     await this.timed('DEL', mode, () =>
       this.locks.run(handle, async () => {
-        if (mode === 'cni') await this.deps.dataplane.teardown(hostIfnameOf(req.containerId, req.ifname));
+        if (mode === 'cni') await this.unplumb(handle, req.containerId, req.ifname);
         await this.deps.ipam.release(handle);
       }),
     );
+  }
+
+  /**
+   * Removes an attachment's interface, its policy mapping and its pod record. The record goes
+   * before the addresses are released, so peers stop trusting the address before it can be reused.
+   */
+  private async unplumb(handle: string, containerId: string, ifname: string): Promise<void> {
+    const hostIfname = hostIfnameOf(containerId, ifname);
+    await this.deps.dataplane.teardown(hostIfname);
+    this.deps.policy?.release(hostIfname);
+    if (!this.deps.pods) return;
+    const held = await this.deps.ipam.get(handle);
+    const attrs = held[0]?.attrs;
+    if (attrs?.namespace && attrs.pod) await this.deps.pods.detachPod(attrs.namespace, attrs.pod, { node: this.deps.nodeName, containerId, ifname });
+  }
+
+  private async recordPod(id: PodIdentity, attachment: PodAttachment, ips: readonly string[], undo: UndoStack): Promise<Pod | undefined> {
+    if (!this.deps.pods) return undefined;
+    const pod = await this.deps.pods.attachPod(id, attachment, ips);
+    undo.push('remove the pod record', async () => this.deps.pods?.detachPod(id.namespace, id.name, attachment));
+    return pod;
   }
 
   async check(req: CniRequest, mode: PluginMode): Promise<void> {
@@ -135,7 +202,7 @@ export class PodNetwork implements CniBackend {
     for (const handle of new Set(stale.map((r) => r.handle))) {
       const rec = stale.find((r) => r.handle === handle) as AllocationRecord;
       await this.locks.run(handle, async () => {
-        if (mode === 'cni') await this.deps.dataplane.teardown(hostIfnameOf(rec.attrs.containerId, rec.attrs.ifname));
+        if (mode === 'cni') await this.unplumb(handle, rec.attrs.containerId, rec.attrs.ifname);
         await this.deps.ipam.release(handle);
       });
     }

@@ -9,9 +9,18 @@ import { removeNode } from './reclaim.js';
 import type { Ipam, IpPool } from '../ipam/types.js';
 import { hostIfnameOf } from './naming.js';
 import type { RpcHandler } from './server.js';
+import { policyRpcHandlers, type PolicyRpcDeps } from './rpc-policy.js';
+import { flowRpcHandlers } from './rpc-flows.js';
+import type { FlowRecorder } from '../flows/recorder.js';
+import type { ProgrammerStatus } from '../policy/program/programmer.js';
 import type { EndpointView, IpamView, NodeView, StatusView } from './views.js';
 
-export interface RpcDeps {
+const policyView = (s: ProgrammerStatus): NonNullable<StatusView['policy']> => ({ programmedRevision: s.programmedRevision, endpoints: s.endpoints, profiles: s.profiles, lastError: s.lastError });
+
+export interface RpcDeps extends PolicyRpcDeps {
+  readonly apiPort: number | undefined;
+  readonly flows: FlowRecorder | undefined;
+  readonly metricsText: () => Promise<string>;
   readonly store: Datastore;
   readonly ipam: Ipam;
   readonly dataplane: PodDataplane;
@@ -61,6 +70,8 @@ export async function endpointsOf(deps: Pick<RpcDeps, 'ipam' | 'dataplane' | 'no
 
 export function rpcHandlers(deps: RpcDeps): Record<string, RpcHandler> {
   return {
+    ...policyRpcHandlers(deps),
+    ...flowRpcHandlers(deps),
     status: async (): Promise<StatusView> => ({
       node: deps.nodeName,
       version: deps.version,
@@ -73,6 +84,9 @@ export function rpcHandlers(deps: RpcDeps): Record<string, RpcHandler> {
       pools: deps.pools().map((p) => ({ name: p.name, cidr: p.cidr, disabled: p.disabled })),
       endpoints: (await endpointsOf(deps)).length,
       cluster: clusterView(deps),
+      ...(deps.policy ? { policy: policyView(deps.policy.status()) } : {}),
+      ...(deps.flows ? { flows: { records: deps.flows.stats().records, kept: deps.flows.ring.length, capacity: deps.flows.ring.capacity } } : {}),
+      ...(deps.apiPort !== undefined ? { apiPort: deps.apiPort } : {}),
     }),
     routes: async () => deps.cluster().desired?.routes ?? [],
     nodes: async (): Promise<NodeView[]> => {

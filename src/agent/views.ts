@@ -22,6 +22,12 @@ export interface StatusView {
     readonly routes: number;
     readonly problems: readonly string[];
   };
+  /** Absent when policy is disabled. */
+  readonly policy?: { readonly programmedRevision: number; readonly endpoints: number; readonly profiles: number; readonly lastError: string | undefined };
+  /** Absent when flow recording is disabled. */
+  readonly flows?: { readonly records: number; readonly kept: number; readonly capacity: number };
+  /** The HTTP endpoint's port (metrics, flows), when it listens. */
+  readonly apiPort?: number;
 }
 
 export interface EndpointView {

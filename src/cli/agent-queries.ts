@@ -25,6 +25,8 @@ export async function statusCommand(argv: readonly string[]): Promise<string> {
       `endpoints:   ${s.endpoints}`,
       `backend:     ${s.cluster.backend} over ${s.cluster.underlay.dev} (${[s.cluster.underlay.v4, s.cluster.underlay.v6].filter(Boolean).join(', ') || 'no address'})`,
       `cluster:     ${s.cluster.nodes} nodes, ${s.cluster.blocks} blocks, ${s.cluster.routes} routes; sync ${s.cluster.sync}${s.cluster.lastError ? ` (last error: ${s.cluster.lastError})` : ''}`,
+      `policy:      ${s.policy ? `enforced: ${s.policy.endpoints} interfaces, ${s.policy.profiles} profiles, programmed revision ${s.policy.programmedRevision}${s.policy.lastError ? ` (last error: ${s.policy.lastError})` : ''}` : 'disabled'}`,
+      `flows:       ${s.flows ? `${s.flows.kept}/${s.flows.capacity} records kept (${s.flows.records} made)` : 'disabled'}${s.apiPort !== undefined ? `; metrics and flows on port ${s.apiPort}` : ''}`,
       ...(s.cluster.problems.length ? ['problems:', ...s.cluster.problems.map((p) => `  - ${p}`)] : []),
       '',
     ].join('\n'),

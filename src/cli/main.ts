@@ -5,6 +5,9 @@ import { agentCommand } from './agent-command.js';
 import { errorsCommand } from './errors-command.js';
 import { labCommand } from './lab-command.js';
 import { endpointsCommand, ipamShowCommand, nodeRemoveCommand, nodesCommand, statusCommand } from './agent-queries.js';
+import { applyCommand, deleteCommand, getCommand } from './resource-commands.js';
+import { policyExplainCommand, policyStatusCommand } from './policy-commands.js';
+import { metricsCommand, observeCommand } from './observe-command.js';
 import { VERSION } from './version.js';
 
 type Command = (argv: readonly string[]) => Promise<string | number>;
@@ -16,6 +19,13 @@ const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly help: 
   'ipam show': { run: ipamShowCommand, help: 'show IP pools, blocks and usage' },
   nodes: { run: nodesCommand, help: 'list the nodes of the cluster and whether their agents are alive' },
   'node remove': { run: nodeRemoveCommand, help: "remove a (dead) node: its routes vanish everywhere, its addresses return to the pools" },
+  apply: { run: applyCommand, help: 'create or update resources from manifests: -f FILE|- (Namespace, Pod, NetworkPolicy, ClusterNetworkPolicy) [--wait]' },
+  delete: { run: deleteCommand, help: 'delete resources: -f FILE|- or KIND NAME [-n NAMESPACE]' },
+  get: { run: getCommand, help: 'list resources: KIND [NAME] [-n NAMESPACE | -A] [-o yaml|json]' },
+  'policy explain': { run: policyExplainCommand, help: 'which policies decide a connection: --from NS/POD --to NS/POD --port 80/TCP' },
+  'policy status': { run: policyStatusCommand, help: "the node's policy programming state" },
+  observe: { run: observeCommand, help: 'flow records of every node: --follow, --pod NS/POD, --namespace, --verdict forwarded|dropped|audit|logged, --protocol, --port, --since 5m, -o json' },
+  metrics: { run: metricsCommand, help: "the local agent's Prometheus metrics (also served at http://NODE:9473/metrics)" },
   lab: { run: labCommand, help: 'a multi-node cluster in network namespaces: up, status, pod, exec, ping, node, down, demo' },
   errors: { run: errorsCommand, help: 'list every error code (--markdown for docs/ERRORS.md)' },
   version: { run: async () => `podnet ${VERSION}\n`, help: 'print the version' },

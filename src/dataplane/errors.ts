@@ -21,6 +21,7 @@ export const DataplaneErrors = defineErrors({
   DATAPLANE_TIMEOUT: { cni: CniCode.Timeout, doc: 'The kernel did not answer a netlink request within the time limit.' },
   DATAPLANE_CHECK_FAILED: { cni: CniCode.Dataplane, doc: "The pod's interfaces, addresses, routes or neighbours differ from what was set up." },
   DATAPLANE_INJECTED: { cni: CniCode.Dataplane, doc: 'A failure injected by the in-memory fake dataplane (tests only).' },
+  DATAPLANE_POLICY_FAILED: { cni: CniCode.Dataplane, doc: 'nft refused or failed a network policy transaction; the message has nft\'s words.' },
 });
 
 export type DataplaneErrorCode = keyof typeof DataplaneErrors;

@@ -9,6 +9,13 @@ import type { Family } from '../common/ip.js';
 export const RTPROT_PODNET = 147;
 /** Host-side pod interfaces are named HOST_IF_PREFIX + 12 hex characters. */
 export const HOST_IF_PREFIX = 'pn';
+
+/**
+ * Interface group of host-side pod interfaces (IFLA_GROUP; "pnet"), set in the message that creates
+ * them. The policy table closes interfaces of this group that it has no entry for: matching by
+ * group, not by the "pn" name prefix, leaves an operator's own "pn..." devices alone.
+ */
+export const POD_IF_GROUP = 0x706e6574;
 /** MAC of every host-side pod veth; the pod's gateway neighbour entry points at it. */
 export const HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
 /** The pod's IPv4 default gateway: link-local, answered by a static neighbour entry. */

@@ -27,6 +27,11 @@ export interface Attachment {
   readonly args?: string;
   /** Capability arguments: portMappings, bandwidth, ips, mac, dns, aliases… */
   readonly capabilityArgs?: JsonObject;
+  /**
+   * The `args` convention (CNI conventions: `args.cni.labels`, `args.cni.ips`…): merged into
+   * every plugin's config as `args`, over what the network config list has.
+   */
+  readonly configArgs?: JsonObject;
 }
 
 /** A CNI error answered by a plugin (exit code non-zero, JSON error on stdout). */
@@ -87,6 +92,10 @@ export class CniRuntime {
       if (Object.keys(rc).length) conf.runtimeConfig = rc;
     }
     delete conf.capabilities;
+    if (att?.configArgs) {
+      const own = typeof plugin.args === 'object' && plugin.args !== null ? (plugin.args as JsonObject) : {};
+      conf.args = { ...own, ...att.configArgs };
+    }
     if (prev) conf.prevResult = prev;
     const env: Record<string, string> = {
       CNI_COMMAND: command,

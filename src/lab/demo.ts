@@ -14,6 +14,9 @@ import type { BackendName } from '../model/node.js';
 import { run } from './exec.js';
 import type { EgressResult, PingMatrix } from './lab-checks.js';
 import { Lab } from './lab.js';
+import { callRpc } from '../agent/client.js';
+import { formatExplanation, type Explanation } from '../policy/explain.js';
+import { applyEverywhere } from './lab-policy.js';
 import { renderEgress, renderMatrix, renderPods } from './render.js';
 import { EXT } from './topology.js';
 
@@ -30,6 +33,30 @@ export interface DemoOptions {
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+const DB_POLICY = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-web, namespace: demo}
+spec:
+  podSelector: {matchLabels: {role: db}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {role: web}}}]
+`;
+
+/** The ping matrix under a policy: "ok" or "drop" per pair, "!" where it differs from the policy. */
+function renderPolicyMatrix(m: PingMatrix, allowed: (from: string, to: string) => boolean, indent: string): string {
+  const cell = new Map(m.cells.map((c) => [`${c.from}>${c.to}`, c]));
+  const rows = m.pods.map((from) => [from, ...m.pods.map((to) => {
+    if (from === to) return '.';
+    const c = cell.get(`${from}>${to}`);
+    const text = c?.ok ? 'ok' : 'drop';
+    return c && c.ok !== allowed(from, to) ? `${text}!` : text;
+  })]);
+  const header = ['from \\ to', ...m.pods];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (vals: readonly string[]): string => indent + vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return `${indent}IPv4 under the policy (a = web, b = db; "!" = differs from the policy)\n${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
 /** Runs the demo; resolves true when every check passed. The lab is removed unless keep. */
 export async function runDemo(o: DemoOptions): Promise<boolean> {
   const t0 = Date.now();
@@ -40,11 +67,12 @@ export async function runDemo(o: DemoOptions): Promise<boolean> {
   const failures: string[] = [];
   let v4: PingMatrix | undefined;
   let v6: PingMatrix | undefined;
+  let policyChecked = false;
   const egress: EgressResult[] = [];
   try {
     section('pods: two per node, attached by podnet-cni through each node\'s agent');
     const names = lab.nodes().flatMap((n) => ['a', 'b'].map((s) => ({ node: n.name, pod: `pod-${n.index}${s}` })));
-    await Promise.all(names.map((p) => lab.addPod(p.node, p.pod, { namespace: 'demo', labels: { app: 'demo' } })));
+    await Promise.all(names.map((p) => lab.addPod(p.node, p.pod, { namespace: 'demo', labels: { app: 'demo', role: p.pod.endsWith('a') ? 'web' : 'db' } })));
     await lab.waitSynced();
     o.out(renderPods(lab.pods(), '  '));
 
@@ -69,6 +97,28 @@ export async function runDemo(o: DemoOptions): Promise<boolean> {
       if (line) o.out(`  conntrack on ${first.node}: ${line.replace(/\s+/g, ' ').trim()}\n`);
     }
 
+    section('network policy: db pods admit only web pods (podnet apply; in force on every node when it returns)');
+    const t1 = Date.now();
+    await applyEverywhere(lab, DB_POLICY);
+    o.out(`${DB_POLICY.trimEnd().replace(/^/gm, '  ')}\n  applied and programmed on ${lab.nodes().length} nodes in ${Date.now() - t1} ms\n\n`);
+    const role = new Map(lab.pods().map((p) => [p.name, p.labels['role']]));
+    const expectAllowed = (from: string, to: string): boolean => role.get(to) !== 'db' || role.get(from) === 'web';
+    const pm = await lab.pingMatrix({ family: 4, attempts: 1 });
+    o.out(renderPolicyMatrix(pm, expectAllowed, '  '));
+    const wrong = pm.cells.filter((c) => c.ok !== expectAllowed(c.from, c.to));
+    policyChecked = wrong.length === 0;
+    if (wrong.length > 0) failures.push(`policy: ${wrong.length} pairs differ from the policy (${wrong.map((c) => `${c.from}->${c.to}`).join(', ')})`);
+    const denied = pm.cells.find((c) => !expectAllowed(c.from, c.to));
+    const n0 = lab.nodes()[0];
+    if (denied && n0) {
+      const from = lab.pod(denied.from);
+      const to = lab.pod(denied.to);
+      o.out(`\n  $ podnet policy explain --from demo/${from.name} --to demo/${to.name} --port 5432/TCP\n`);
+      const ex = await callRpc<Explanation>(n0.socket, 'policy.explain', { from: `demo/${from.name}`, to: `demo/${to.name}`, port: '5432/TCP' });
+      o.out(formatExplanation(ex).trimEnd().replace(/^/gm, '    ') + '\n');
+    }
+    await applyEverywhere(lab, DB_POLICY, 'delete');
+
     const n1 = lab.nodes()[0];
     if (n1) {
       section(`podnet status on node ${n1.name}`);
@@ -92,6 +142,7 @@ export async function runDemo(o: DemoOptions): Promise<boolean> {
     `${o.nodes} nodes (${o.backend}), ${pods} pods`,
     v4 ? `IPv4 ${v4.passed}/${v4.cells.length}` : 'IPv4 not run',
     v6 ? `IPv6 ${v6.passed}/${v6.cells.length}` : 'IPv6 not run',
+    policyChecked ? 'policy enforced as written' : 'policy not run',
     egress.length ? `egress NAT ${egress.filter((e) => e.ok).map((e) => `IPv${e.family}`).join('+') || 'none'} ok` : 'egress not run',
     `lab up ${secs(upMs)}, total ${secs(total)}`,
   ].join(', ');

@@ -26,9 +26,12 @@ export interface LabNodeState {
 }
 
 export interface LabPodState {
+  /** The lab's name for the pod (unique in the lab). */
   readonly name: string;
   readonly node: string;
   readonly namespace: string;
+  /** The Kubernetes pod name (K8S_POD_NAME); absent in older state files: the lab name. */
+  readonly podName?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly ns: string;
   readonly containerId: string;

@@ -27,9 +27,12 @@ export interface LabOptions {
 }
 
 export interface LabPod {
+  /** The lab's name for the pod (unique in the lab; exec target). */
   readonly name: string;
   readonly node: string;
   readonly namespace: string;
+  /** The Kubernetes pod name (K8S_POD_NAME): unique per namespace; by default the lab name. */
+  readonly podName: string;
   readonly labels: Readonly<Record<string, string>>;
   /** The pod's network namespace (pl-<lab>-p-<pod>). */
   readonly ns: string;
@@ -72,6 +75,7 @@ export const toPod = (p: LabPodState): LabPod => ({
   name: p.name,
   node: p.node,
   namespace: p.namespace,
+  podName: p.podName ?? p.name,
   labels: p.labels,
   ns: p.ns,
   addresses: p.addresses,

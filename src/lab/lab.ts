@@ -23,7 +23,7 @@ import { CniPluginError } from './cni-runtime.js';
 import { ETCD_BIN } from './etcd.js';
 import { LabErrors } from './errors.js';
 import type { ExecResult } from './exec.js';
-import { labConflist, labRuntime, podAttachment, resultAddresses, POD_IFNAME } from './lab-cni.js';
+import { checkK8sName, labConflist, labRuntime, podAttachment, resultAddresses, POD_IFNAME } from './lab-cni.js';
 import { toPod, type DelPodResult, type LabNodeStatus, type LabOptions, type LabPod, type LabStatus } from './lab-types.js';
 import { waitSynced } from './lab-sync.js';
 import { egressCheck, pingMatrix, type EgressResult, type PingMatrix, type PingMatrixOptions } from './lab-checks.js';
@@ -384,14 +384,20 @@ export class Lab {
 
   // ---- pods ----
 
-  /** Creates a pod namespace on `node` and attaches it through podnet-cni (CNI ADD). */
-  async addPod(node: string, name: string, opts: { namespace?: string; labels?: Readonly<Record<string, string>> } = {}): Promise<LabPod> {
+  /**
+   * Creates a pod namespace on `node` and attaches it through podnet-cni (CNI ADD) as Kubernetes
+   * pod `namespace`/`podName` (default: the lab name) with `labels` (passed as args.cni.labels).
+   */
+  async addPod(node: string, name: string, opts: { namespace?: string; podName?: string; labels?: Readonly<Record<string, string>> } = {}): Promise<LabPod> {
     checkPodName(name);
+    const namespace = checkK8sName('namespace', opts.namespace ?? 'default');
+    const podName = checkK8sName('pod name', opts.podName ?? name);
     const n = this.node(node);
     const rec: LabPodState = {
       name,
       node: n.name,
-      namespace: opts.namespace ?? 'default',
+      namespace,
+      ...(podName !== name ? { podName } : {}),
       labels: { ...opts.labels },
       ns: this.topo.podNs(name),
       containerId: this.topo.containerId(name),
@@ -401,10 +407,12 @@ export class Lab {
     };
     await this.mutate((s) => {
       if (s.pods.some((p) => p.name === name)) throw new PodnetError(LabErrors.LAB_POD_EXISTS, `lab ${this.name} already has a pod ${name}`);
+      const same = s.pods.find((p) => p.namespace === namespace && (p.podName ?? p.name) === podName);
+      if (same) throw new PodnetError(LabErrors.LAB_POD_EXISTS, `lab ${this.name}: Kubernetes pod ${namespace}/${podName} is already lab pod ${same.name}`);
       if (!s.nodes.some((x) => x.name === n.name)) throw new PodnetError(LabErrors.LAB_NO_SUCH_NODE, `node ${n.name} was removed meanwhile`);
       s.pods.push(rec);
     });
-    const att = podAttachment(rec.containerId, netnsPath(rec.ns), rec.namespace, name);
+    const att = podAttachment(rec.containerId, netnsPath(rec.ns), rec.namespace, podName, rec.labels);
     try {
       await this.makeNs(rec.ns);
       const result = await this.runtime.add(labConflist(n.socket), att).catch((e: unknown) => {
@@ -434,7 +442,7 @@ export class Lab {
     const n = this.st.nodes.find((x) => x.name === p.node);
     let error: string | undefined;
     if (n) {
-      await this.runtime.del(labConflist(n.socket), podAttachment(p.containerId, netnsPath(p.ns), p.namespace, p.name), p.result).catch((e: unknown) => {
+      await this.runtime.del(labConflist(n.socket), podAttachment(p.containerId, netnsPath(p.ns), p.namespace, p.podName ?? p.name, p.labels), p.result).catch((e: unknown) => {
         error = errorMessage(e);
       });
     } else error = `node ${p.node} is gone`;

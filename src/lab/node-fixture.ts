@@ -21,6 +21,8 @@ export interface NodeFixtureOptions {
   /** Uplink MTU (default 1500). */
   readonly uplinkMtu?: number;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** More `podnet agent` arguments, e.g. ['--config', FILE] to turn policy or flows off. */
+  readonly agentArgs?: readonly string[];
   /** Namespace name prefix; default "pnf-<random>". */
   readonly prefix?: string;
 }
@@ -49,6 +51,7 @@ export class NodeFixture {
       pools: opts.pools ?? DEFAULT_FIXTURE_POOLS,
       ...(opts.mtu ? { mtu: opts.mtu } : {}),
       logLevel: opts.logLevel ?? 'info',
+      ...(opts.agentArgs ? { extraArgs: opts.agentArgs } : {}),
     });
     const env = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS;

@@ -32,6 +32,8 @@ export interface NodeRecord {
   /** Filled by the encryption issue. */
   readonly wireguard?: NodeWireguard;
   readonly agentVersion: string;
+  /** Port of the agent's HTTP endpoint (metrics, flows) on the underlay addresses. */
+  readonly apiPort?: number;
 }
 
 export const NODE_PREFIX = '/podnet/nodes/v1/';

@@ -5,7 +5,7 @@
 export { PolicyErrors, PolicyValidationError, formatIssue, type PolicyIssue, type PolicyIssueCode } from './errors.js';
 export { parseResources, parseResourcesText, parseResourceObjects, type ParseResult } from './parse/resources.js';
 export { compileSelector, matchesSelector, selectorKey, isSelectAll, SELECT_ALL, type LabelMatcher } from './selectors.js';
-export { compileNode, IFNAME_RE } from './compile/compile-node.js';
+export { compileNode, IFNAME_RE, predictProfileIds } from './compile/compile-node.js';
 export { evaluateEndpoint, evaluateProfile, type Decider, type Verdict } from './compile/evaluate.js';
 export { stateOf } from './state.js';
 export type * from './compile/types.js';

@@ -16,11 +16,11 @@ import { explain } from './explain.js';
 import { evaluateModel } from './nft/fake-eval.js';
 import { buildModel, type NftModel } from './nft/model.js';
 import { parseResources } from './parse/resources.js';
+import { modelObjectsYaml } from './conformance/objects.js';
+import { ALL_PODS, NAMESPACES, PODS, type Reachability } from './conformance/reachability.js';
 import { stateOf } from './state.js';
 
-export const NAMESPACES = ['x', 'y', 'z'] as const;
-export const PODS = ['a', 'b', 'c'] as const;
-export const ALL_PODS: readonly string[] = NAMESPACES.flatMap((ns) => PODS.map((p) => `${ns}/${p}`));
+export { ALL_PODS, NAMESPACES, PODS, Reachability } from './conformance/reachability.js';
 
 const nsIndex = (ns: string): number => NAMESPACES.indexOf(ns as (typeof NAMESPACES)[number]);
 const podIndex = (p: string): number => PODS.indexOf(p as (typeof PODS)[number]);
@@ -35,21 +35,9 @@ export function ifnameOf(key: string): string {
   return `pn${(nsIndex(ns) * 16 + podIndex(pod) + 1).toString(16).padStart(12, '0')}`;
 }
 
+/** The model as the CNI would have it: every pod on node-1 with its addresses. */
 export function modelYaml(): string {
-  const docs: string[] = [];
-  for (const ns of NAMESPACES) docs.push(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}, labels: {ns: ${ns}}}`);
-  const containers = [80, 81]
-    .flatMap((port) => ['TCP', 'UDP', 'SCTP'].map((proto) => `  - name: cont-${port}-${proto.toLowerCase()}\n    ports: [{name: serve-${port}-${proto.toLowerCase()}, containerPort: ${port}, protocol: ${proto}}]`))
-    .join('\n');
-  for (const ns of NAMESPACES) {
-    for (const pod of PODS) {
-      const key = `${ns}/${pod}`;
-      docs.push(
-        `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}, namespace: ${ns}, labels: {pod: ${pod}}}\nspec:\n  nodeName: node-1\n  containers:\n${containers}\nstatus:\n  podIPs: [{ip: ${podIp(key, 4)}}, {ip: "${podIp(key, 6)}"}]`,
-      );
-    }
-  }
-  return docs.join('\n---\n');
+  return modelObjectsYaml((ns, pod) => ({ nodeName: 'node-1', ips: [podIp(`${ns}/${pod}`, 4), podIp(`${ns}/${pod}`, 6)] }));
 }
 
 export const modelResources = (): readonly Resource[] => parseResources(modelYaml());
@@ -61,26 +49,6 @@ export function modelState(extraYaml = '', edit: (rs: Resource[]) => Resource[] 
 }
 
 export const localEndpoints = (): LocalEndpoint[] => ALL_PODS.map((k) => ({ namespace: k.split('/')[0] as string, pod: k.split('/')[1] as string, ifname: ifnameOf(k) }));
-
-/** Expected connectivity, built like the upstream Reachability helper; "x/*", "* /a" and "*" select pods. */
-export class Reachability {
-  private readonly m = new Map<string, boolean>();
-  constructor(defaultAllowed: boolean) {
-    for (const f of ALL_PODS) for (const t of ALL_PODS) this.m.set(`${f}>${t}`, defaultAllowed);
-  }
-  private static sel(s: string): string[] {
-    if (s === '*') return [...ALL_PODS];
-    const [ns, pod] = s.split('/') as [string, string];
-    return ALL_PODS.filter((k) => (ns === '*' || k.startsWith(`${ns}/`)) && (pod === '*' || k.endsWith(`/${pod}`)));
-  }
-  expect(from: string, to: string, allowed: boolean): this {
-    for (const f of Reachability.sel(from)) for (const t of Reachability.sel(to)) this.m.set(`${f}>${t}`, allowed);
-    return this;
-  }
-  get(from: string, to: string): boolean {
-    return this.m.get(`${from}>${to}`) as boolean;
-  }
-}
 
 export interface Probe {
   readonly compiled: CompiledNode;

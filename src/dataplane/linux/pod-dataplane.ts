@@ -11,9 +11,9 @@ import { closeSync, statSync } from 'node:fs';
 import { PodnetError, errorMessage } from '../../common/errors.js';
 import { DataplaneErrors, isKernelError } from '../errors.js';
 import { type ValidPodNetSpec, HOST_IFNAME_RE, assertHostIfname, validatePodNetSpec } from '../spec.js';
-import { HOST_VETH_MAC, type PodDataplane, type PodNetResult, type PodNetSpec } from '../types.js';
+import { HOST_VETH_MAC, POD_IF_GROUP, type PodDataplane, type PodNetResult, type PodNetSpec } from '../types.js';
 import { RTM_NEWLINK, RTN_UNICAST, RT_TABLE_MAIN } from './netlink/constants.js';
-import { decodeLink, deleteLink, deleteLinkRequest, getLink, listLinks } from './netlink/link.js';
+import { decodeLink, deleteLink, deleteLinkRequest, getLink, listLinks, setLinkRequest } from './netlink/link.js';
 import { listRoutes } from './netlink/route.js';
 import { NetlinkSocket, type NetlinkStats } from './netlink/socket.js';
 import { currentNetnsId, netnsIdOfFd, openNetns, writeSysctl } from './netns.js';
@@ -154,6 +154,8 @@ export class LinuxPodDataplane implements PodDataplane {
       throw new PodnetError(DataplaneErrors.DATAPLANE_SYSCTL_FAILED, 'net/ipv4/ip_forward does not exist');
     }
     writeSysctl(this.hostNetns, 'net/ipv6/conf/all/forwarding', '1'); // absent when IPv6 is off: fine
+    // Pod links made before interface groups were set (older agents) join the group now.
+    for (const l of await this.listPodLinks()) this.host().request(setLinkRequest({ index: l.ifindex }, { ifGroup: POD_IF_GROUP }));
   }
 
   // --- internals -------------------------------------------------------------------------------

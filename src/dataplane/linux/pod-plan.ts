@@ -18,7 +18,7 @@
  * still does DAD, which nothing depends on (the pod talks to the gateway from its global address
  * and the gateway's neighbour entry is static).
  */
-import { RTPROT_PODNET, HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6 } from '../types.js';
+import { RTPROT_PODNET, HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6, POD_IF_GROUP } from '../types.js';
 import { type ValidPodNetSpec, hostPrefixLen } from '../spec.js';
 import { addAddressRequest } from './netlink/addr.js';
 import { IFA_F_NODAD, IN6_ADDR_GEN_MODE_NONE, LOOPBACK_IFINDEX, NUD_PERMANENT, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from './netlink/constants.js';
@@ -42,6 +42,7 @@ export function vethRequest(s: ValidPodNetSpec, podNetnsFd: number, podMac: stri
       name: s.hostIfname,
       mac: HOST_VETH_MAC,
       mtu: s.mtu,
+      ifGroup: POD_IF_GROUP,
       peer: { name: s.ifname, mac: podMac, mtu: s.mtu, netnsFd: podNetnsFd },
     },
     true,

@@ -104,3 +104,17 @@ export function compileNode(state: PolicyState, localEndpoints: readonly LocalEn
   endpoints.sort((a, b) => (a.ifname < b.ifname ? -1 : a.ifname > b.ifname ? 1 : 0));
   return { endpoints, profiles, problems };
 }
+
+/**
+ * The profile ids compileNode would give `pod`, computed from the policies alone (no peer
+ * resolution): when a compiled node already has both, a new endpoint of that pod needs only its
+ * interface mapped (the admission fast path). `pod` must carry its final labels and ports.
+ */
+export function predictProfileIds(state: PolicyState, pod: Pod): { readonly ingress: string; readonly egress: string } {
+  const index = buildIndex({ ...state, pods: [pod] });
+  const id = (d: Direction): string => {
+    const input = profileInput(index, pod, d);
+    return profileId(d, profileKey(allowKey(input, ruleEntries(input)), clusterKey(input), input));
+  };
+  return { ingress: id('ingress'), egress: id('egress') };
+}

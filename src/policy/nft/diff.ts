@@ -37,7 +37,7 @@ export function diffModels(from: NftModel, to: NftModel): NftOp[] {
   }
   for (const s of to.sets.values()) {
     const old = from.sets.get(s.name);
-    if (!old) continue;
+    if (!old || old === s) continue;
     checkCompatible(old, s);
     const del: string[] = [];
     const add: [string, string][] = [];

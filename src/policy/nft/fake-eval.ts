@@ -7,6 +7,8 @@
 import { type Family, parseCidr, parseIp } from '../../common/ip.js';
 import { cidrInterval } from '../compile/space.js';
 import type { NftChain, NftModel, NftSet } from './model.js';
+import { POD_IF_GROUP } from '../../dataplane/types.js';
+import { IFNAME_RE } from '../compile/compile-node.js';
 
 export interface FakePacket {
   readonly hook: 'forward' | 'input';
@@ -106,8 +108,10 @@ function verdictOf(v: string): Outcome {
 }
 
 const IFMAP_RE = /^(iif|oif)name vmap @([a-z0-9_]+)$/;
-const IFDROP_RE = /^(iif|oif)name "pn\*" drop$/;
-const ND_RE = /^iifname "pn\*" icmpv6 type \{ [a-z-, ]+ \} accept$/;
+// Pod interfaces are matched by interface group; the agent puts exactly its pn + 12 hex veths in it.
+const IFDROP_RE = /^(iif|oif)group (\d+) (?:log prefix "([^"]*)" group \d+ )?drop$/;
+const ND_RE = /^iifgroup (\d+) icmpv6 type \{ [a-z-, ]+ \} accept$/;
+const inPodGroup = (ifname: string | undefined, group: string): boolean => Number(group) === POD_IF_GROUP && ifname !== undefined && IFNAME_RE.test(ifname);
 const LOOKUP_RE = /^(ip|ip6) (saddr|daddr)( \. meta l4proto \. th dport)? (vmap )?@([a-z0-9_]+)( accept)?$/;
 const LOG_RE = /^log prefix "([^"]*)" group \d+$/;
 
@@ -135,8 +139,13 @@ class Interp {
       return v === undefined ? { kind: 'next' } : verdictOf(v);
     }
     x = IFDROP_RE.exec(r);
-    if (x) return ((x[1] === 'iif' ? p.iif : p.oif) ?? '').startsWith('pn') ? { kind: 'drop' } : { kind: 'next' };
-    if (ND_RE.test(r)) return p.nd && (p.iif ?? '').startsWith('pn') ? { kind: 'accept' } : { kind: 'next' };
+    if (x) {
+      if (!inPodGroup(x[1] === 'iif' ? p.iif : p.oif, x[2] as string)) return { kind: 'next' };
+      if (x[3] !== undefined) this.logs.push(x[3]);
+      return { kind: 'drop' };
+    }
+    x = ND_RE.exec(r);
+    if (x) return p.nd && inPodGroup(p.iif, x[1] as string) ? { kind: 'accept' } : { kind: 'next' };
     x = LOG_RE.exec(r);
     if (x) {
       this.logs.push(x[1] as string);

@@ -11,7 +11,7 @@
  *     drop (isolated) | accept (not isolated)
  *   chain o_<hash>: log ... group N; then accept | drop | return         cluster outcomes that record
  *   base chains (forward at -5 and 0, input at 0): ct state established,related accept;
- *     <if> vmap @<map>; <if> "pn*" drop     (a pod interface without an entry is closed)
+ *     <if> vmap @<map>; <if>group <pod group> drop   (a pod interface without an entry is closed)
  *
  * Every chain has a fixed, small number of rules: the per-packet cost is a handful of lookups
  * whatever the number of pods, policies and rules. Sets belong to profile halves (compile/profile.ts),
@@ -23,7 +23,7 @@ import type { ClusterDecision, ClusterRecord, CompiledNode, DirectionProfile } f
 import { allowElements, type Elements, verdictElements } from './elements.js';
 import {
   allowSet, clusterSet, EGRESS_MAP, FWD_EGRESS, FWD_INGRESS, ident, ifnameLiteral, INGRESS_MAP, INPUT_EGRESS, logPrefix,
-  outcomeChain, POD_IF_WILDCARD, profileChain,
+  outcomeChain, POD_IIF, POD_OIF, profileChain,
 } from './names.js';
 
 export interface NftSet {
@@ -55,7 +55,10 @@ export interface NftModel {
 export interface RenderOptions {
   /** NFLOG group of Log rules, audit records and (with logDrops) Kubernetes drops. Default 100. */
   readonly nflogGroup?: number;
-  /** Log the final drop of isolated profiles too (prefix "pn D <profile>"). Default false. */
+  /**
+   * Record drops too: the final drop of isolated profiles ("pn D <profile>"), Deny rules
+   * ("pn X <policy>/<rule>") and unmapped pod interfaces ("pn U"). Default false.
+   */
   readonly logDrops?: boolean;
 }
 
@@ -63,11 +66,23 @@ const ADDR_TYPE: Readonly<Record<Family, string>> = { 4: 'ipv4_addr', 6: 'ipv6_a
 const CONCAT_TYPE: Readonly<Record<Family, string>> = { 4: 'ipv4_addr . inet_proto . inet_service', 6: 'ipv6_addr . inet_proto . inet_service' };
 const IP: Readonly<Record<Family, string>> = { 4: 'ip', 6: 'ip6' };
 
-/** Prefix of a log or audit record: "pn L <policy>/<i|e><rule>" (a hash for very long names). */
-export function recordPrefix(r: ClusterRecord): string {
-  const name = r.rule.name.length <= 100 ? r.rule.name : `#${createHash('sha256').update(r.rule.name).digest('hex').slice(0, 12)}`;
-  return `pn ${r.kind === 'log' ? 'L' : 'A'} ${name}/${r.rule.direction[0]}${r.rule.index} `;
+/** A policy name as it appears in log prefixes ("#" + 12 hex digits of its hash when very long). */
+export function prefixName(name: string): string {
+  return name.length <= 100 ? name : `#${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
 }
+
+/**
+ * Prefix of a record: "pn L <policy>/<i|e><rule>" (Log rule), "pn A ..." (audit would-drop),
+ * "pn X ..." (dropped by a Deny rule; only with logDrops).
+ */
+export function recordPrefix(r: ClusterRecord | { readonly kind: 'deny'; readonly rule: ClusterRecord['rule'] }): string {
+  const letter = r.kind === 'log' ? 'L' : r.kind === 'audit-deny' ? 'A' : 'X';
+  return `pn ${letter} ${prefixName(r.rule.name)}/${r.rule.direction[0]}${r.rule.index} `;
+}
+
+/** Prefixes of the drop records (logDrops): a profile's final drop and an unmapped pod interface. */
+export const dropPrefix = (profileId: string): string => `pn D ${profileId} `;
+export const UNMAPPED_PREFIX = 'pn U ';
 
 class Builder {
   readonly sets = new Map<string, NftSet>();
@@ -99,8 +114,9 @@ class Builder {
 
   private makeVerdict(d: ClusterDecision): string | undefined {
     const final = d.verdict === 'allow' ? 'accept' : d.verdict === 'deny' ? 'drop' : undefined;
-    if (d.records.length === 0) return final;
-    const rules = [...d.records.map((r) => `log prefix ${logPrefix(recordPrefix(r))} group ${this.group}`), final ?? 'return'];
+    const denyLog = this.opts.logDrops && d.verdict === 'deny' && d.decidedBy ? [`log prefix ${logPrefix(recordPrefix({ kind: 'deny', rule: d.decidedBy }))} group ${this.group}`] : [];
+    if (d.records.length === 0 && denyLog.length === 0) return final;
+    const rules = [...d.records.map((r) => `log prefix ${logPrefix(recordPrefix(r))} group ${this.group}`), ...denyLog, final ?? 'return'];
     const name = outcomeChain(rules.join('\n'));
     if (!this.chains.has(name)) this.addChain({ name, role: 'outcome', rules });
     return `jump ${name}`;
@@ -113,7 +129,7 @@ class Builder {
 
   profile(p: DirectionProfile): string | undefined {
     const isolated = p.isolatedBy.length > 0;
-    if (!isolated && p.tiers.length === 0) return undefined;
+    if (!hasChain(p)) return undefined;
     const chain = profileChain(p.id);
     const a = p.direction === 'ingress' ? 'saddr' : 'daddr';
     const rules: string[] = [];
@@ -132,7 +148,7 @@ class Builder {
         rules.push(`${IP[f]} ${a} @${this.setOnce(allowSet(p.allowId, `a${f}`), false, f, false, () => elems().addrOnly)} accept`);
         rules.push(`${IP[f]} ${a} . meta l4proto . th dport @${this.setOnce(allowSet(p.allowId, `p${f}`), false, f, true, () => elems().concat)} accept`);
       }
-      if (this.opts.logDrops) rules.push(`log prefix ${logPrefix(`pn D ${p.id} `)} group ${this.group}`);
+      if (this.opts.logDrops) rules.push(`log prefix ${logPrefix(dropPrefix(p.id))} group ${this.group}`);
       rules.push('drop');
     } else {
       rules.push('accept');
@@ -145,20 +161,30 @@ class Builder {
     this.addSet(INGRESS_MAP, true, 'ifname', false, ingress);
     this.addSet(EGRESS_MAP, true, 'ifname', false, egress);
     const ct = 'ct state established,related accept';
-    this.addChain({ name: FWD_EGRESS, role: 'base', hook: 'type filter hook forward priority -5; policy accept;', rules: [ct, `iifname vmap @${EGRESS_MAP}`, `iifname ${POD_IF_WILDCARD} drop`] });
-    this.addChain({ name: FWD_INGRESS, role: 'base', hook: 'type filter hook forward priority 0; policy accept;', rules: [ct, `oifname vmap @${INGRESS_MAP}`, `oifname ${POD_IF_WILDCARD} drop`] });
+    // A pod interface without a map entry (not admitted yet, or its pod is unknown) is closed.
+    const closed = this.opts.logDrops ? `log prefix ${logPrefix(UNMAPPED_PREFIX)} group ${this.group} drop` : 'drop';
+    this.addChain({ name: FWD_EGRESS, role: 'base', hook: 'type filter hook forward priority -5; policy accept;', rules: [ct, `iifname vmap @${EGRESS_MAP}`, `${POD_IIF} ${closed}`] });
+    this.addChain({ name: FWD_INGRESS, role: 'base', hook: 'type filter hook forward priority 0; policy accept;', rules: [ct, `oifname vmap @${INGRESS_MAP}`, `${POD_OIF} ${closed}`] });
     this.addChain({
       name: INPUT_EGRESS,
       role: 'base',
       hook: 'type filter hook input priority 0; policy accept;',
       rules: [
         ct,
-        `iifname ${POD_IF_WILDCARD} icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept`,
+        `${POD_IIF} icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept`,
         `iifname vmap @${EGRESS_MAP}`,
-        `iifname ${POD_IF_WILDCARD} drop`,
+        `${POD_IIF} ${closed}`,
       ],
     });
   }
+}
+
+/** A profile needs a chain unless it is open and no cluster policy applies (then its interfaces map to accept). */
+const hasChain = (p: DirectionProfile): boolean => p.isolatedBy.length > 0 || p.tiers.length > 0;
+
+/** What an interface with this profile maps to in ingress_if / egress_if. */
+export function endpointVerdict(p: DirectionProfile): string {
+  return hasChain(p) ? `jump ${profileChain(p.id)}` : 'accept';
 }
 
 /** The table for a compiled node. */

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PodnetError } from '../../common/errors.js';
-import { HOST_IF_PREFIX } from '../../dataplane/types.js';
+import { POD_IF_GROUP } from '../../dataplane/types.js';
 import { IFNAME_RE } from '../compile/compile-node.js';
 import { PolicyErrors } from '../errors.js';
 
@@ -21,7 +21,9 @@ export const FWD_EGRESS = 'fwd_egress';
 export const FWD_INGRESS = 'fwd_ingress';
 export const INPUT_EGRESS = 'in_egress';
 /** Wildcard for every pod interface, for the drop of interfaces without a map entry. */
-export const POD_IF_WILDCARD = `"${HOST_IF_PREFIX}*"`;
+/** Host-side pod interfaces, as the base chains match them: by interface group (see POD_IF_GROUP). */
+export const POD_IIF = `iifgroup ${POD_IF_GROUP}`;
+export const POD_OIF = `oifgroup ${POD_IF_GROUP}`;
 
 const IDENT_RE = /^[a-z][a-z0-9_]{0,63}$/;
 const PROFILE_RE = /^[ie][0-9a-f]{16}$/;

@@ -145,20 +145,20 @@ table inet podnet-policy {
 		type filter hook forward priority -5; policy accept;
 		ct state established,related accept
 		iifname vmap @egress_if
-		iifname "pn*" drop
+		iifgroup 1886283124 drop
 	}
 	chain fwd_ingress {
 		type filter hook forward priority 0; policy accept;
 		ct state established,related accept
 		oifname vmap @ingress_if
-		oifname "pn*" drop
+		oifgroup 1886283124 drop
 	}
 	chain in_egress {
 		type filter hook input priority 0; policy accept;
 		ct state established,related accept
-		iifname "pn*" icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept
+		iifgroup 1886283124 icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept
 		iifname vmap @egress_if
-		iifname "pn*" drop
+		iifgroup 1886283124 drop
 	}
 }
 `.slice(1);

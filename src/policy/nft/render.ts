@@ -11,7 +11,7 @@ import { fullScript, opsScript } from './script.js';
 export type { NftModel, NftSet, NftChain, RenderOptions } from './model.js';
 export type { NftOp } from './diff.js';
 export { applyOps, diffModels } from './diff.js';
-export { buildModel } from './model.js';
+export { buildModel, endpointVerdict } from './model.js';
 export { deleteTableScript, fullScript, opsScript } from './script.js';
 export { POLICY_FAMILY, POLICY_TABLE } from './names.js';
 

@@ -18,6 +18,7 @@ import {
   IFLA_LINK_NETNSID,
   IFLA_MASTER,
   IFLA_MTU,
+  IFLA_GROUP,
   IFLA_NET_NS_FD,
   IFLA_OPERSTATE,
   NLM_F_CREATE,
@@ -130,6 +131,8 @@ export interface SetLinkOptions {
   readonly mac?: string;
   /** IPv6 link-local generation (IN6_ADDR_GEN_MODE_*); NONE stops the kernel adding one. */
   readonly addrGenMode?: number;
+  /** Interface group (IFLA_GROUP), which nftables matches as iifgroup/oifgroup. */
+  readonly ifGroup?: number;
 }
 
 export function setLinkRequest(r: LinkRef, o: SetLinkOptions): NlRequest {
@@ -137,10 +140,11 @@ export function setLinkRequest(r: LinkRef, o: SetLinkOptions): NlRequest {
   const { head, attrs } = refHeader(r, flags);
   if (o.mtu !== undefined) attrs.push(attrU32(IFLA_MTU, o.mtu));
   if (o.mac !== undefined) attrs.push(attr(IFLA_ADDRESS, macBytes(o.mac)));
+  if (o.ifGroup !== undefined) attrs.push(attrU32(IFLA_GROUP, o.ifGroup));
   if (o.addrGenMode !== undefined) {
     attrs.push(attrNested(IFLA_AF_SPEC, [attrNested(AF_INET6, [attrU8(IFLA_INET6_ADDR_GEN_MODE, o.addrGenMode)])]));
   }
-  const parts = [o.up === undefined ? '' : o.up ? ' up' : ' down', o.mtu === undefined ? '' : ` mtu ${o.mtu}`, o.mac ? ` address ${o.mac}` : '', o.addrGenMode === undefined ? '' : ` addrgenmode ${o.addrGenMode}`];
+  const parts = [o.up === undefined ? '' : o.up ? ' up' : ' down', o.mtu === undefined ? '' : ` mtu ${o.mtu}`, o.mac ? ` address ${o.mac}` : '', o.addrGenMode === undefined ? '' : ` addrgenmode ${o.addrGenMode}`, o.ifGroup === undefined ? '' : ` group ${o.ifGroup}`];
   return { type: RTM_SETLINK, flags: 0, payload: Buffer.concat([head, ...attrs]), what: `set link ${refText(r)}${parts.join('')}` };
 }
 
@@ -153,6 +157,8 @@ export interface NewLinkBase {
   readonly up?: boolean;
   /** Create it directly inside the namespace open as this fd (IFLA_NET_NS_FD). */
   readonly netnsFd?: number;
+  /** Interface group (IFLA_GROUP). */
+  readonly ifGroup?: number;
 }
 
 /** ifinfomsg + the base attributes of a link being created. */
@@ -161,6 +167,7 @@ export function newLinkHeader(b: NewLinkBase): Buffer {
   if (b.mtu !== undefined) parts.push(attrU32(IFLA_MTU, b.mtu));
   if (b.mac !== undefined) parts.push(attr(IFLA_ADDRESS, macBytes(b.mac)));
   if (b.netnsFd !== undefined) parts.push(attrU32(IFLA_NET_NS_FD, b.netnsFd));
+  if (b.ifGroup !== undefined) parts.push(attrU32(IFLA_GROUP, b.ifGroup));
   return Buffer.concat(parts);
 }
 
