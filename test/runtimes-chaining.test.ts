@@ -91,9 +91,10 @@ test('podman -p with podnet-cni + portmap + bandwidth: host port reaches the con
           // Straight to the container, then through the host port: from the host netns itself
           // (OUTPUT -> CNI-HOSTPORT-DNAT) and from the upstream netns (PREROUTING), both families.
           await waitHttp(node.host, v4, 8080, 'podnet-hello');
-          assert.match(await httpGet(node.host, HOST_V4, 18080), /podnet-hello/, 'host netns -> host port (IPv4)');
-          assert.match(await httpGet(node.upstream, HOST_V4, 18080), /podnet-hello/, 'upstream -> host port (IPv4)');
-          assert.match(await httpGet(node.upstream, HOST_V6, 18080), /podnet-hello/, 'upstream -> host port (IPv6)');
+          // Each path is retried (bounded): on a loaded CI machine one nc attempt can time out.
+          await waitHttp(node.host, HOST_V4, 18080, 'podnet-hello'); // host netns -> host port (IPv4)
+          await waitHttp(node.upstream, HOST_V4, 18080, 'podnet-hello'); // upstream -> host port (IPv4)
+          await waitHttp(node.upstream, HOST_V6, 18080, 'podnet-hello'); // upstream -> host port (IPv6)
           assert.match(await iptablesNat(node, 4), new RegExp(`DNAT --to-destination ${v4.replace(/\./g, '\\.')}:8080`));
           assert.match(await iptablesNat(node, 6), new RegExp(`DNAT --to-destination \\[${v6}\\]:8080`));
           // No bandwidth was asked for: no shaping on the host veth.
@@ -206,8 +207,8 @@ test('libcni-like runtime, containerd-style capitalised capability args: portmap
           const web = new LongProcess(['nsenter', `--net=/run/netns/${pod}`, '--', 'busybox', 'httpd', '-f', '-p', '8080', '-h', www]);
           daemons.push(web);
           await waitHttp(node.host, v4, 8080, 'podnet-bw-hello');
-          assert.match(await httpGet(node.upstream, HOST_V4, 18081), /podnet-bw-hello/, 'upstream -> host port');
-          assert.match(await httpGet(node.host, HOST_V4, 18081), /podnet-bw-hello/, 'host netns -> host port');
+          await waitHttp(node.upstream, HOST_V4, 18081, 'podnet-bw-hello'); // upstream -> host port
+          await waitHttp(node.host, HOST_V4, 18081, 'podnet-bw-hello'); // host netns -> host port
           assert.match(await iptablesNat(node, 4), new RegExp(`--dport 18081 -j DNAT --to-destination ${v4.replace(/\./g, '\\.')}:8080`));
 
           // DEL in reverse with the cached result (as libcni does): everything goes.
