@@ -48,10 +48,41 @@ export function profileInput(index: StateIndex, pod: Pod, direction: Direction):
   return { direction, pod, policies, clusterPolicies };
 }
 
+/**
+ * What a compilation resolves once and later compilations against the same resources can reuse:
+ * the state index and the rules' boxes (peer selectors resolved to addresses). Immutable: a
+ * context describes the resources of one moment.
+ */
+export interface CompileContext {
+  readonly index: StateIndex;
+  readonly boxes: BoxCache;
+}
+
+/** A context for state and the node's endpoints (their addresses count as their pods'). */
+export function compileContext(state: PolicyState, localEndpoints: readonly LocalEndpoint[]): CompileContext {
+  const index = buildIndex(state, checkEndpoints(localEndpoints));
+  return { index, boxes: new BoxCache(new PeerResolver(index)) };
+}
+
+/**
+ * `ctx` with `pod` known by name (added, or replacing its older record), for compiling that
+ * pod's own profiles: its labels select the policies and its named ports resolve its ingress
+ * rules. Peer sets stay ctx's, i.e. the pod is not yet a peer of anything.
+ */
+export function contextWithPod(ctx: CompileContext, pod: Pod): CompileContext {
+  const base = ctx.index;
+  const index: StateIndex = { ...base, pod: (ns, name) => (ns === pod.namespace && name === pod.name ? pod : base.pod(ns, name)) };
+  return { index, boxes: ctx.boxes };
+}
+
 export function compileNode(state: PolicyState, localEndpoints: readonly LocalEndpoint[]): CompiledNode {
-  const extra = checkEndpoints(localEndpoints);
-  const index = buildIndex(state, extra);
-  const boxes = new BoxCache(new PeerResolver(index));
+  return compileWith(compileContext(state, localEndpoints), localEndpoints);
+}
+
+/** compileNode with a context made earlier (the endpoints are checked again, their addresses are the context's). */
+export function compileWith(ctx: CompileContext, localEndpoints: readonly LocalEndpoint[]): CompiledNode {
+  checkEndpoints(localEndpoints);
+  const { index, boxes } = ctx;
   const problems = [...index.problems];
   const profiles = new Map<string, DirectionProfile>();
   const allowHalves = new Map<string, AllowHalf>();

@@ -112,6 +112,35 @@ test('admission of a new profile shape merges a table compiled for the pod alone
   await p.stop();
 });
 
+test('a pod admitted right after a policy change is compiled against that change, not the last full compile\'s', async () => {
+  const { p, dp } = await started([...POLICIES, web1, client], [ep(web1, 1), ep(client, 2)]);
+  const [cachePolicy] = parseResources(`
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: cache, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: cache}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 6379}]}]
+`);
+  assert.ok(cachePolicy);
+  // The policy arrives and the pod is admitted before the (debounced) full recompile runs.
+  p.update([[key(cachePolicy), cachePolicy]], 20);
+  const cache = pod('cache', { app: 'cache' }, '10.0.0.6');
+  const r = await p.admit(ep(cache, 5), cache);
+  assert.equal(r.kind, 'admit');
+  assert.equal(r.compiledAlone, 1);
+  assert.equal(verdict(dp.table, '10.0.0.1', ifn(5), '10.0.0.6', 6379), 'accept', 'web -> cache:6379');
+  assert.equal(verdict(dp.table, '10.0.0.2', ifn(5), '10.0.0.6', 6379), 'drop', 'client -> cache: isolated by the new policy');
+  await p.settled();
+  sameAsFullCompile(p, dp, [ep(web1, 1), ep(client, 2), ep(cache, 5)]);
+  // A second pod of that shape reuses the profile (the context of the recompile knows the policy).
+  const cache2 = pod('cache2', { app: 'cache' }, '10.0.0.7');
+  const r2 = await p.admit(ep(cache2, 6), cache2);
+  assert.equal(r2.compiledAlone, 0);
+  assert.equal(verdict(dp.table, '10.0.0.2', ifn(6), '10.0.0.7', 6379), 'drop');
+  await p.stop();
+});
+
 test('admissions waiting together go in one transaction', async () => {
   const { p, dp } = await started([...POLICIES, web1, client], [ep(web1, 1), ep(client, 2)]);
   const before = dp.calls.length;

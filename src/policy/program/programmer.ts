@@ -11,7 +11,7 @@
  *   table up to date (e.g. the new pod as a peer in other profiles).
  */
 import type { Logger } from '../../common/log.js';
-import { compileNode, predictProfileIds } from '../compile/compile-node.js';
+import { type CompileContext, compileContext, compileWith, contextWithPod, predictProfileIds } from '../compile/compile-node.js';
 import type { CompiledNode, EndpointPolicy, LocalEndpoint, PolicyState } from '../compile/types.js';
 import type { Pod, Resource } from '../../model/k8s.js';
 import { diffModels, type NftOp } from '../nft/diff.js';
@@ -78,6 +78,11 @@ export class PolicyProgrammer {
   private readonly res = new ResourceState();
   private readonly endpoints = new Map<string, LocalEndpoint>();
   private compiled: CompiledNode | undefined;
+  /**
+   * The last full compilation's context, and the policies and namespaces it saw: a new pod's
+   * profile compiled for admission reuses its resolved peers while those are unchanged.
+   */
+  private context: { readonly ctx: CompileContext; readonly policies: PolicyState } | undefined;
   private model: NftModel | undefined;
   private revision = 0;
   private programmedRevision = 0;
@@ -295,7 +300,7 @@ export class PolicyProgrammer {
     const t0 = performance.now();
     const revision = this.revision;
     try {
-      const compiled = compileNode(this.res.state(), [...this.endpoints.values()]);
+      const compiled = this.compileAll();
       const model = buildModel(compiled, this.o.render);
       const compileMs = performance.now() - t0;
       let ops: NftOp[] | undefined;
@@ -314,6 +319,29 @@ export class PolicyProgrammer {
     } catch (e) {
       this.failed(e);
     }
+  }
+
+  /** Compiles every local endpoint from the current resources and keeps the context. */
+  private compileAll(): CompiledNode {
+    const eps = [...this.endpoints.values()];
+    const policies = this.res.policyState();
+    const ctx = compileContext(this.res.state(), eps);
+    this.context = { ctx, policies };
+    return compileWith(ctx, eps);
+  }
+
+  /**
+   * The context a new pod's own profile is compiled in: the last full compilation's when no
+   * policy or namespace changed since (its peer sets may lack pods that came since, exactly as
+   * the programmed table does until the full recompile that follows every admission), else one
+   * made now.
+   */
+  private admissionContext(): CompileContext {
+    const policies = this.res.policyState();
+    if (this.context?.policies === policies) return this.context.ctx;
+    const ctx = compileContext(this.res.state(), [...this.endpoints.values()]);
+    this.context = { ctx, policies };
+    return ctx;
   }
 
   private failed(e: unknown): void {
@@ -343,7 +371,7 @@ export class PolicyProgrammer {
       let kind: ProgramReport['kind'] = 'admit';
       if (!this.model || !this.compiled) {
         // Nothing programmed yet (or after a failure): this is the full programming.
-        const compiled = compileNode(this.res.state(), [...this.endpoints.values()]);
+        const compiled = this.compileAll();
         const model = buildModel(compiled, this.o.render);
         compileMs = performance.now() - t0;
         await this.program(model, undefined);
@@ -367,7 +395,7 @@ export class PolicyProgrammer {
             continue;
           }
           const c0 = performance.now();
-          const own = compileNode(this.res.state(), [a.ep]);
+          const own = compileWith(contextWithPod(this.admissionContext(), a.pod), [a.ep]);
           const ep = own.endpoints[0];
           if (!ep) throw new Error(`pod ${a.ep.namespace}/${a.ep.pod} did not compile: ${own.problems.join('; ')}`);
           model = mergeAdditive(model, buildModel(own, this.o.render), a.ep.ifname);
