@@ -332,11 +332,11 @@ async function agentPart(state: PolicyState): Promise<void> {
     const unique = i % 2 === 1;
     const p = await addPod(on.node, `p${i}`, unique ? { app: `unique-${i >> 1}` } : { app: 'bench-srv', tier: 'back' });
     const s = await callRpc<PolicyStatusView>(on.node.agent.socket, 'policy.status');
-    const last = s.last;
-    // The agent's last step is this pod's admission unless a recompile ran after it (then unknown).
-    const kind = last?.kind === 'admit' ? (last.compiledAlone ? 'fresh' : 'existing') : unique ? 'fresh' : 'existing';
+    const last = s.lastAdmission;
+    const kind = last ? (last.compiledAlone ? 'fresh' : 'existing') : unique ? 'fresh' : 'existing';
+    if (last && unique !== (kind === 'fresh')) say(`pod p${i}: expected ${unique ? 'a new' : 'an existing'} profile, the agent ${last.compiledAlone ? 'compiled one' : 'found one'}`);
     adds[kind].push(p.ms);
-    if (last?.kind === 'admit') admits[kind].push(last.ms);
+    if (last) admits[kind].push(last.ms);
     // Let the recompile that follows an admission run, as between pods started one by one.
     await new Promise((r) => setTimeout(r, 1500));
   }

@@ -256,7 +256,14 @@ async function startFlows(config: AgentConfig, deps: AgentDeps, flows: FlowRecor
     throw new PodnetError(CommonErrors.INTERNAL, 'fake dataplanes were injected without flow sources; inject them or disable flows');
   }
   try {
-    const p = await startFlowPipeline({ sources: deps.flowSources ?? new LinuxFlowSources(), recorder: flows, nflogGroup: config.policy.nflogGroup, log });
+    const p = await startFlowPipeline({
+      sources: deps.flowSources ?? new LinuxFlowSources(),
+      recorder: flows,
+      nflogGroup: config.policy.nflogGroup,
+      log,
+      idlePriority: config.flows.readerPriority === 'idle',
+      bufferBytes: config.flows.bufferBytes,
+    });
     cleanups.push(() => p.close());
     return p;
   } catch (e) {

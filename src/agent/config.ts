@@ -44,9 +44,16 @@ export interface FlowsConfig {
   readonly enabled: boolean;
   /** Records kept per node (a ring: the oldest are overwritten); default 16384. */
   readonly capacity: number;
+  /**
+   * "idle" (default): the kernel readers run in SCHED_IDLE, on CPU time the node's pods leave;
+   * under saturation records wait in the socket buffers and appear later. "normal": they compete.
+   */
+  readonly readerPriority: 'idle' | 'normal';
+  /** Receive buffer of each reader socket, bytes (default 32 MiB: ~50,000 conntrack events of backlog). */
+  readonly bufferBytes: number;
 }
 
-export const DEFAULT_FLOWS: FlowsConfig = { enabled: true, capacity: 16384 };
+export const DEFAULT_FLOWS: FlowsConfig = { enabled: true, capacity: 16384, readerPriority: 'idle', bufferBytes: 32 << 20 };
 export const DEFAULT_HTTP_LISTEN = ':9473';
 
 export interface PolicyConfig {
@@ -165,11 +172,20 @@ export function parseAgentConfig(input: unknown, base: AgentConfig = DEFAULT_CON
 
 function parseFlows(v: unknown, path: string, base: FlowsConfig): FlowsConfig {
   if (!isObject(v)) bad(path, 'must be a mapping');
-  onlyKeys(v, path, ['enabled', 'capacity']);
+  onlyKeys(v, path, ['enabled', 'capacity', 'readerPriority', 'bufferBytes']);
   if (v.enabled !== undefined && typeof v.enabled !== 'boolean') bad(`${path}.enabled`, 'must be true or false');
   const c = v.capacity;
   if (c !== undefined && (!Number.isInteger(c) || (c as number) < 16 || (c as number) > 1_000_000)) bad(`${path}.capacity`, 'must be an integer from 16 to 1000000');
-  return { enabled: (v.enabled as boolean | undefined) ?? base.enabled, capacity: (c as number | undefined) ?? base.capacity };
+  const prio = v.readerPriority;
+  if (prio !== undefined && prio !== 'idle' && prio !== 'normal') bad(`${path}.readerPriority`, 'must be "idle" or "normal"');
+  const b = v.bufferBytes;
+  if (b !== undefined && (!Number.isInteger(b) || (b as number) < 65536 || (b as number) > 256 << 20)) bad(`${path}.bufferBytes`, `must be an integer from 65536 to ${256 << 20}`);
+  return {
+    enabled: (v.enabled as boolean | undefined) ?? base.enabled,
+    capacity: (c as number | undefined) ?? base.capacity,
+    readerPriority: (prio as FlowsConfig['readerPriority'] | undefined) ?? base.readerPriority,
+    bufferBytes: (b as number | undefined) ?? base.bufferBytes,
+  };
 }
 
 /** "host:port", ":port", "[v6]:port" or "" (off). */

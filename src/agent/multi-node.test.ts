@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callCni, callRpc } from './client.js';
 import { runAgent, type Agent } from './agent.js';
-import { DEFAULT_CONFIG, type AgentConfig } from './config.js';
+import { DEFAULT_CONFIG, DEFAULT_FLOWS, type AgentConfig } from './config.js';
 import { createLogger } from '../common/log.js';
 import { MemoryDatastore } from '../datastore/memory.js';
 import { FakeClusterDataplane } from '../dataplane/fake/cluster-dataplane.js';
@@ -45,7 +45,7 @@ test('two vxlan agents route to each other and forget a removed node', async () 
         ],
         backend: 'vxlan',
         // Fakes for the kernel: no flow readers (they would read the host's namespace) and no HTTP port.
-        flows: { enabled: false, capacity: 16 },
+        flows: { ...DEFAULT_FLOWS, enabled: false, capacity: 16 },
         httpListen: '',
       };
       const cdp = new FakeClusterDataplane();

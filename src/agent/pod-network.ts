@@ -51,6 +51,8 @@ export interface PodRecords {
 export interface PolicyAdmission {
   /** Resolves once the interface's policy is enforced by the kernel. */
   admit(ep: LocalEndpoint, pod: Pod): Promise<unknown>;
+  /** An admission will follow (full recompiles hold back until the returned function is called). */
+  expectAdmission(): () => void;
   release(ifname: string): void;
 }
 
@@ -64,9 +66,11 @@ export class PodNetwork implements CniBackend {
     return this.timed('ADD', mode, () =>
       this.locks.run(handle, async () => {
         const undo = new UndoStack();
+        let admitted: (() => void) | undefined;
         try {
           // Identity first: bad labels fail the ADD before anything is allocated.
           const id = mode === 'cni' ? podIdentity(req, this.deps.log) : undefined;
+          if (id && this.deps.policy) admitted = this.deps.policy.expectAdmission();
           const families = this.families(req.conf);
           const requested = requestedAddresses(req);
           if (families.length === 0 && requested.length === 0) throw this.noPool(req.conf);
@@ -126,6 +130,8 @@ export class PodNetwork implements CniBackend {
           const failures = await undo.unwind();
           if (failures.length > 0 && e instanceof Error) e.message += ` (cleanup also failed: ${failures.join('; ')})`;
           throw e;
+        } finally {
+          admitted?.();
         }
       }),
     );

@@ -65,7 +65,7 @@ export function policyRpcHandlers(deps: PolicyRpcDeps): Record<string, RpcHandle
     },
     'policy.status': async (): Promise<PolicyStatusView> => {
       if (!deps.policy) {
-        return { enabled: false, programmedRevision: 0, revision: 0, synced: false, endpoints: 0, profiles: 0, resources: 0, problems: [], lastError: undefined, last: undefined, repairs: 0 };
+        return { enabled: false, programmedRevision: 0, revision: 0, synced: false, endpoints: 0, profiles: 0, resources: 0, problems: [], lastError: undefined, last: undefined, lastAdmission: undefined, repairs: 0 };
       }
       return { enabled: true, ...deps.policy.status() };
     },

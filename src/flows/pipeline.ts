@@ -51,7 +51,20 @@ export interface FlowPipeline {
   lost(): number;
 }
 
-export async function startFlowPipeline(o: { sources: FlowSources; recorder: FlowRecorder; nflogGroup: number; log: Logger; netns?: string }): Promise<FlowPipeline> {
+export interface FlowPipelineOptions {
+  readonly sources: FlowSources;
+  readonly recorder: FlowRecorder;
+  readonly nflogGroup: number;
+  readonly log: Logger;
+  readonly netns?: string;
+  /** Reader threads in SCHED_IDLE (they never compete with pods for CPU; records wait in the socket buffers meanwhile). */
+  readonly idlePriority?: boolean;
+  /** Receive buffer of each reader's socket. */
+  readonly bufferBytes?: number;
+}
+
+export async function startFlowPipeline(o: FlowPipelineOptions): Promise<FlowPipeline> {
+  const tuning = { ...(o.idlePriority !== undefined ? { idlePriority: o.idlePriority } : {}), ...(o.bufferBytes !== undefined ? { rcvbufBytes: o.bufferBytes } : {}) };
   const handles: FlowReaderHandle[] = [];
   const onError = (what: string) => (e: Error): void => o.log.warn(`flow reader (${what}) failed`, { error: e.message });
   try {
@@ -62,6 +75,7 @@ export async function startFlowPipeline(o: { sources: FlowSources; recorder: Flo
         ...(o.netns ? { netns: o.netns } : {}),
         events: ['new', 'destroy'],
         label: 'flows',
+        ...tuning,
         onEvents: (evs) => o.recorder.onConnections(evs.flatMap((e) => connEventOf(e) ?? [])),
         onError: onError('conntrack'),
       }),
@@ -71,6 +85,7 @@ export async function startFlowPipeline(o: { sources: FlowSources; recorder: Flo
         ...(o.netns ? { netns: o.netns } : {}),
         group: o.nflogGroup,
         label: 'flows',
+        ...tuning,
         onPackets: (ps) => o.recorder.onLogs(ps.flatMap((p) => logPacketOf(p) ?? [])),
         onError: onError('nflog'),
       }),

@@ -141,6 +141,34 @@ spec:
   await p.stop();
 });
 
+test('while an admission is expected, the pod\'s record does not start a full recompile ahead of it', async () => {
+  const dp = new FakePolicyDataplane();
+  const p = new PolicyProgrammer({ dataplane: dp, log, debounceMs: 1, admitDebounceMs: 150, retryMs: 10 });
+  p.setEndpoints([ep(web1, 1), ep(client, 2)]);
+  p.snapshot([...POLICIES, web1, client].map((r) => [key(r), r] as const), 10);
+  await p.ready;
+  await p.settled();
+  const before = dp.calls.length;
+  const done = p.expectAdmission();
+  // A second client: its record alone changes the table (web1 admits clients), so a full
+  // programming started by it would be a transaction of its own ahead of the admission.
+  const client2 = pod('client2', { app: 'client' }, '10.0.0.4');
+  p.update([[key(client2), client2]], 11); // the record, written while the veth is set up
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(dp.calls.length, before, 'no full programming while the admission is expected');
+  const r = await p.admit(ep(client2, 3), client2);
+  done();
+  assert.equal(r.kind, 'admit');
+  assert.deepEqual(dp.calls[before], { kind: 'update', ops: 2 }, 'the admission is the first step');
+  await p.settled();
+  assert.equal(p.status().programmedRevision, 11);
+  assert.equal(p.status().lastAdmission, r);
+  assert.ok(dp.calls.length > before + 1, 'the full programming followed');
+  assert.equal(verdict(dp.table, '10.0.0.4', ifn(1), '10.0.0.1', 80), 'accept', 'client2 -> web1:80');
+  sameAsFullCompile(p, dp, [ep(web1, 1), ep(client, 2), ep(client2, 3)]);
+  await p.stop();
+});
+
 test('admissions waiting together go in one transaction', async () => {
   const { p, dp } = await started([...POLICIES, web1, client], [ep(web1, 1), ep(client, 2)]);
   const before = dp.calls.length;

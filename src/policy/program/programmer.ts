@@ -63,6 +63,8 @@ export interface ProgrammerStatus {
   readonly problems: readonly string[];
   readonly lastError: string | undefined;
   readonly last: ProgramReport | undefined;
+  /** The last admission step (a later full programming does not hide it). */
+  readonly lastAdmission: ProgramReport | undefined;
   /** Times the kernel's table was found lost or changed and replaced. */
   readonly repairs: number;
 }
@@ -99,9 +101,12 @@ export class PolicyProgrammer {
   private admitQueued = false;
   private lastError: string | undefined;
   private last: ProgramReport | undefined;
+  private lastAdmission: ProgramReport | undefined;
   private verifier: NodeJS.Timeout | undefined;
   private dirtySince: number | undefined;
   private lastAdmit = 0;
+  /** Pods being added whose admission is still to come (expectAdmission). */
+  private expected = 0;
   private repairs = 0;
   private readonly firstProgram: { promise: Promise<void>; resolve: () => void };
 
@@ -174,6 +179,21 @@ export class PolicyProgrammer {
     this.changed();
   }
 
+  /**
+   * A pod is being added and its admission will follow (its record, written meanwhile, would
+   * otherwise start a full recompile that the admission then waits behind): full recompiles wait
+   * as after an admission until the returned function is called (never past maxDelayMs).
+   */
+  expectAdmission(): () => void {
+    this.expected++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.expected--;
+    };
+  }
+
   /** Maps a new pod interface; resolves once the kernel enforces its policy. */
   admit(ep: LocalEndpoint, pod: Pod): Promise<ProgramReport> {
     return new Promise<ProgramReport>((resolve, reject) => {
@@ -229,6 +249,7 @@ export class PolicyProgrammer {
       problems: this.compiled?.problems ?? [],
       lastError: this.lastError,
       last: this.last,
+      lastAdmission: this.lastAdmission,
       repairs: this.repairs,
     };
   }
@@ -254,7 +275,8 @@ export class PolicyProgrammer {
     this.dirty = true;
     this.dirtySince ??= Date.now();
     if (this.stopped || !this.synced || !this.endpointsKnown || this.timer || this.fullQueued) return;
-    const quiet = Date.now() - this.lastAdmit < (this.o.admitDebounceMs ?? 250) ? (this.o.admitDebounceMs ?? 250) : (this.o.debounceMs ?? 20);
+    const admitting = this.expected > 0 || Date.now() - this.lastAdmit < (this.o.admitDebounceMs ?? 250);
+    const quiet = admitting ? (this.o.admitDebounceMs ?? 250) : (this.o.debounceMs ?? 20);
     const wait = Math.max(0, Math.min(quiet, this.dirtySince + (this.o.maxDelayMs ?? 1000) - Date.now()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -277,6 +299,7 @@ export class PolicyProgrammer {
 
   private report(r: ProgramReport): void {
     this.last = r;
+    if (r.admitted !== undefined) this.lastAdmission = r;
     this.lastError = undefined;
     this.o.onProgrammed?.(r);
   }

@@ -24,6 +24,11 @@ function int(name: string, v: number | undefined, def: number, min: number, max:
   return x;
 }
 
+function bool(name: string, v: boolean | undefined, def: boolean): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw new FlowReaderError(NetfilterErrors.NETFILTER_INVALID_OPTIONS, `${name} must be true or false, got ${String(v)}`);
+  return v ?? def;
+}
+
 function tuning(t: ReaderTuning, netns: string | undefined, label: string): Omit<WorkerConfig, 'source'> {
   if (netns !== undefined && (typeof netns !== 'string' || netns === '' || netns.includes('\0'))) {
     throw new FlowReaderError(NetfilterErrors.NETFILTER_INVALID_OPTIONS, `bad network namespace path ${JSON.stringify(netns)}`);
@@ -35,6 +40,7 @@ function tuning(t: ReaderTuning, netns: string | undefined, label: string): Omit
     flushMs: int('flushMs', t.flushMs, DEFAULTS.flushMs, 1, 1000),
     maxPendingBatches: int('maxPendingBatches', t.maxPendingBatches, DEFAULTS.maxPendingBatches, 1, 4096),
     rcvbufBytes: int('rcvbufBytes', t.rcvbufBytes, DEFAULTS.rcvbufBytes, 4096, 256 << 20),
+    idlePriority: bool('idlePriority', t.idlePriority, false),
   };
 }
 

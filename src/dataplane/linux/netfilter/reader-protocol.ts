@@ -26,6 +26,7 @@ export interface WorkerConfig {
   readonly flushMs: number;
   readonly maxPendingBatches: number;
   readonly rcvbufBytes: number;
+  readonly idlePriority: boolean;
   readonly source: ConntrackSourceConfig | NflogSourceConfig;
 }
 

@@ -151,6 +151,12 @@ export interface ReaderTuning {
   readonly maxPendingBatches?: number;
   /** Socket receive buffer, set with SO_RCVBUFFORCE (default 8 MiB, 4 KiB..256 MiB). */
   readonly rcvbufBytes?: number;
+  /**
+   * Run the reader thread in the SCHED_IDLE class (default false): it reads only on CPU time
+   * nothing else wants, so under CPU saturation the kernel queues records in the socket buffer
+   * (rcvbufBytes) instead of the reader competing with the workload; it catches up after.
+   */
+  readonly idlePriority?: boolean;
 }
 
 export interface ConntrackEventsOptions extends ReaderTuning {

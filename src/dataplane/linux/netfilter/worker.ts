@@ -14,7 +14,7 @@ import { FlowReaderError, NetfilterErrors } from './errors.js';
 import { openNflogSource } from './nflog-source.js';
 import { type KernelSource, runReaderLoop } from './reader-loop.js';
 import { ReaderControl, type WorkerInit, type WorkerMessage } from './reader-protocol.js';
-import { gettid } from './thread.js';
+import { gettid, setIdlePriority } from './thread.js';
 
 function post(m: WorkerMessage<unknown>): void {
   parentPort?.postMessage(m);
@@ -56,6 +56,10 @@ function main(): void {
   }
   try {
     post({ t: 'ready', tid: gettid() });
+    if (cfg.idlePriority) {
+      const errno = setIdlePriority();
+      if (errno !== 0) post({ t: 'error', code: NetfilterErrors.NETFILTER_READER_FAILED, message: `${cfg.label}: cannot run the reader at idle priority (errno ${errno}); it runs at normal priority`, fatal: false });
+    }
     runReaderLoop(src, cfg, ctl, {
       post: (records) => post({ t: 'batch', records }),
       warn: (code, message) => post({ t: 'error', code, message: `${cfg.label}: ${message}`, fatal: false }),
