@@ -206,11 +206,15 @@ async function iperf(node: NodeFixture, cli: PodRef, srv: PodRef): Promise<numbe
   return bps / 1e9;
 }
 
-async function rtt(node: NodeFixture, cli: PodRef, srv: PodRef): Promise<number> {
-  const r = await node.execIn(cli.ns, 'ping', ['-c', quick ? '50' : '200', '-i', '0.01', srv.v4], 60_000);
+/**
+ * Ping RTT samples (ms): many pings 1 ms apart from a client pinned to one CPU, so that the
+ * sender's softirq work stays on that CPU and the figure is the datapath's, not the scheduler's.
+ */
+async function rtt(node: NodeFixture, cli: PodRef, srv: PodRef): Promise<number[]> {
+  const r = await node.execIn(cli.ns, 'taskset', ['-c', '1', 'ping', '-c', quick ? '300' : '2000', '-i', '0.001', srv.v4], 60_000);
   const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   if (times.length === 0) throw new Error(`ping ${srv.v4}: ${r.stdout}${r.stderr}`);
-  return quantile(times, 0.5);
+  return times;
 }
 
 function rssMiB(node: NodeFixture): number {
@@ -247,7 +251,7 @@ async function measure(sides: readonly [string, Side][], rounds: number): Promis
     for (const [k, s] of order) {
       const m = res.get(k) as { gbps: number[]; rtt: number[] };
       m.gbps.push(await iperf(s.node, s.cli, s.srv));
-      m.rtt.push(await rtt(s.node, s.cli, s.srv));
+      m.rtt.push(...(await rtt(s.node, s.cli, s.srv)));
     }
   }
   return res;
@@ -300,7 +304,7 @@ async function load(node: NodeFixture, rs: readonly Resource[]): Promise<{ ms: n
 async function agentPart(state: PolicyState): Promise<void> {
   const off = await side('policy off', false);
   const on = await side('policy on', true);
-  out(`\n2. per-packet cost through the real agent (same node, client -> server; iperf3 -t ${SECONDS} 1 stream, ping p50; ${ROUNDS} round(s), alternating)\n`);
+  out(`\n2. per-packet cost through the real agent (same node, client -> server; iperf3 -t ${SECONDS} 1 stream; ping every 1 ms from a client pinned to CPU 1, all rounds' samples pooled; ${ROUNDS} round(s), alternating)\n`);
   const rssIdle = rssMiB(on.node);
   const m1 = await measure([['a', off], ['b', on]], ROUNDS);
   const rs = scaleResources(state);
@@ -315,8 +319,9 @@ async function agentPart(state: PolicyState): Promise<void> {
   const a = { gbps: [...(m1.get('a')?.gbps ?? []), ...(m2.get('a')?.gbps ?? [])], rtt: [...(m1.get('a')?.rtt ?? []), ...(m2.get('a')?.rtt ?? [])] };
   const b = m1.get('b') as { gbps: number[]; rtt: number[] };
   const c = m2.get('c') as { gbps: number[]; rtt: number[] };
+  const us = (x: number): string => (x * 1000).toFixed(0).padStart(4);
   const row = (k: string, x: { gbps: number[]; rtt: number[] }): string =>
-    `  ${k.padEnd(50)} ${mean(x.gbps).toFixed(2).padStart(7)} Gbit/s (${(mean(x.gbps) / mean(a.gbps)).toFixed(3)})   RTT p50 ${(quantile(x.rtt, 0.5) * 1000).toFixed(0).padStart(4)} us (${(quantile(x.rtt, 0.5) / quantile(a.rtt, 0.5)).toFixed(3)})\n`;
+    `  ${k.padEnd(50)} ${mean(x.gbps).toFixed(2).padStart(7)} Gbit/s (${(mean(x.gbps) / mean(a.gbps)).toFixed(3)})   RTT p10 ${us(quantile(x.rtt, 0.1))} p50 ${us(quantile(x.rtt, 0.5))} p90 ${us(quantile(x.rtt, 0.9))} us, p50 ratio ${(quantile(x.rtt, 0.5) / quantile(a.rtt, 0.5)).toFixed(3)}, p10 ratio ${(quantile(x.rtt, 0.1) / quantile(a.rtt, 0.1)).toFixed(3)} (${x.rtt.length} pings)\n`;
   out(row('(a) policy off', a));
   out(row('(b) policy on, no policies', b));
   out(row(`(c) ${state.networkPolicies.length + 1} NetworkPolicies, ${state.pods.length} pods in force`, c));

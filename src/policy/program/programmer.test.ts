@@ -56,9 +56,9 @@ function verdict(table: NftModel | undefined, src: string, oif: string, dst: str
   return evaluateModel(table, { hook: 'forward', iif: 'eth0', oif, family: 4, saddr: src, daddr: dst, proto: 6, dport: port }).verdict;
 }
 
-async function started(resources: readonly Resource[], eps: readonly LocalEndpoint[]): Promise<{ p: PolicyProgrammer; dp: FakePolicyDataplane }> {
+async function started(resources: readonly Resource[], eps: readonly LocalEndpoint[], admitDebounceMs?: number): Promise<{ p: PolicyProgrammer; dp: FakePolicyDataplane }> {
   const dp = new FakePolicyDataplane();
-  const p = new PolicyProgrammer({ dataplane: dp, log, debounceMs: 1, retryMs: 10 });
+  const p = new PolicyProgrammer({ dataplane: dp, log, debounceMs: 1, retryMs: 10, ...(admitDebounceMs !== undefined ? { admitDebounceMs } : {}) });
   p.setEndpoints(eps);
   p.snapshot(resources.map((r) => [key(r), r] as const), 10);
   await p.ready;
@@ -142,12 +142,7 @@ spec:
 });
 
 test('while an admission is expected, the pod\'s record does not start a full recompile ahead of it', async () => {
-  const dp = new FakePolicyDataplane();
-  const p = new PolicyProgrammer({ dataplane: dp, log, debounceMs: 1, admitDebounceMs: 150, retryMs: 10 });
-  p.setEndpoints([ep(web1, 1), ep(client, 2)]);
-  p.snapshot([...POLICIES, web1, client].map((r) => [key(r), r] as const), 10);
-  await p.ready;
-  await p.settled();
+  const { p, dp } = await started([...POLICIES, web1, client], [ep(web1, 1), ep(client, 2)], 150);
   const before = dp.calls.length;
   const done = p.expectAdmission();
   // A second client: its record alone changes the table (web1 admits clients), so a full
