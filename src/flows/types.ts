@@ -60,18 +60,21 @@ export interface FlowRecord {
   readonly connection?: number;
 }
 
-/** A conntrack event as the recorder takes it (decoded by the kernel reader). */
-export interface ConnEvent {
-  readonly type: 'new' | 'destroy';
-  readonly id?: number;
+/** Family, protocol, addresses and ports of a connection's original direction or of a logged packet. */
+export interface FlowTuple {
   readonly family: Family;
   readonly protocol: number;
-  /** Original direction. */
   readonly src: string;
   readonly dst: string;
   readonly sport?: number;
   readonly dport?: number;
   readonly icmp?: { readonly type: number; readonly code: number };
+}
+
+/** A conntrack event as the recorder takes it (decoded by the kernel reader); the tuple is the original direction's. */
+export interface ConnEvent extends FlowTuple {
+  readonly type: 'new' | 'destroy';
+  readonly id?: number;
   readonly packets?: { readonly orig: number; readonly reply: number };
   readonly bytes?: { readonly orig: number; readonly reply: number };
   /** Connection start and end (ms since the epoch, with nf_conntrack_timestamp). */
@@ -82,15 +85,8 @@ export interface ConnEvent {
 }
 
 /** An NFLOG packet as the recorder takes it. */
-export interface LogPacket {
+export interface LogPacket extends FlowTuple {
   readonly prefix: string;
-  readonly family: Family;
-  readonly protocol: number;
-  readonly src: string;
-  readonly dst: string;
-  readonly sport?: number;
-  readonly dport?: number;
-  readonly icmp?: { readonly type: number; readonly code: number };
   /** Milliseconds since the epoch (the kernel's timestamp when present). */
   readonly timeMs?: number;
 }
