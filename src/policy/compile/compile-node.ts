@@ -76,12 +76,22 @@ export function contextWithPod(ctx: CompileContext, pod: Pod): CompileContext {
 }
 
 export function compileNode(state: PolicyState, localEndpoints: readonly LocalEndpoint[]): CompiledNode {
-  return compileWith(compileContext(state, localEndpoints), localEndpoints);
+  return compileNodeInContext(state, localEndpoints).compiled;
 }
 
-/** compileNode with a context made earlier (the endpoints are checked again, their addresses are the context's). */
+/** compileNode, also returning the context it made (for later compilations of single pods). */
+export function compileNodeInContext(state: PolicyState, localEndpoints: readonly LocalEndpoint[]): { readonly compiled: CompiledNode; readonly ctx: CompileContext } {
+  const ctx = compileContext(state, localEndpoints); // checks the endpoints
+  return { compiled: compileIn(ctx, localEndpoints), ctx };
+}
+
+/** compileNode with a context made earlier (the endpoints are checked; their addresses are the context's). */
 export function compileWith(ctx: CompileContext, localEndpoints: readonly LocalEndpoint[]): CompiledNode {
   checkEndpoints(localEndpoints);
+  return compileIn(ctx, localEndpoints);
+}
+
+function compileIn(ctx: CompileContext, localEndpoints: readonly LocalEndpoint[]): CompiledNode {
   const { index, boxes } = ctx;
   const problems = [...index.problems];
   const profiles = new Map<string, DirectionProfile>();

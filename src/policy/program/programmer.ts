@@ -11,7 +11,7 @@
  *   table up to date (e.g. the new pod as a peer in other profiles).
  */
 import type { Logger } from '../../common/log.js';
-import { type CompileContext, compileContext, compileWith, contextWithPod, predictProfileIds } from '../compile/compile-node.js';
+import { type CompileContext, compileContext, compileNodeInContext, compileWith, contextWithPod, predictProfileIds } from '../compile/compile-node.js';
 import type { CompiledNode, EndpointPolicy, LocalEndpoint, PolicyState } from '../compile/types.js';
 import type { Pod, Resource } from '../../model/k8s.js';
 import { diffModels, type NftOp } from '../nft/diff.js';
@@ -348,9 +348,9 @@ export class PolicyProgrammer {
   private compileAll(): CompiledNode {
     const eps = [...this.endpoints.values()];
     const policies = this.res.policyState();
-    const ctx = compileContext(this.res.state(), eps);
+    const { compiled, ctx } = compileNodeInContext(this.res.state(), eps);
     this.context = { ctx, policies };
-    return compileWith(ctx, eps);
+    return compiled;
   }
 
   /**

@@ -56,9 +56,7 @@ import {
 } from './constants.js';
 import { NetfilterDecodeError } from './errors.js';
 import { AttrTable, type MsgView, ipv4Text, ipv6Text, nfgenFamily, walkMessages } from './nfnl.js';
-import type { ConntrackCounters, ConntrackEvent, ConntrackEventType, ConntrackTuple } from './types.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import type { Mutable, ConntrackCounters, ConntrackEvent, ConntrackEventType, ConntrackTuple } from './types.js';
 
 // One table per nesting level, reused: decoding is synchronous and never re-entrant.
 const TOP = new AttrTable(CTA_MAX_KNOWN);

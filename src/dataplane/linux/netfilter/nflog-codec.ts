@@ -40,9 +40,7 @@ import type { DecodeSink } from './conntrack-codec.js';
 import { NetfilterDecodeError } from './errors.js';
 import { AttrTable, type MsgView, nfgenFamily, nfgenResId, readBe64, walkMessages } from './nfnl.js';
 import { parsePacket } from './packet.js';
-import type { NflogPacket } from './types.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import type { Mutable, NflogPacket } from './types.js';
 
 const TOP = new AttrTable(NFULA_MAX_KNOWN);
 const PACKET_TYPE = nfnlMsgType(NFNL_SUBSYS_ULOG, NFULNL_MSG_PACKET);

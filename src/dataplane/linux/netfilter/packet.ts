@@ -5,9 +5,7 @@
  */
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE } from './constants.js';
 import { ipv4Text, ipv6Text } from './nfnl.js';
-import type { ParsedPacket } from './types.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import type { Mutable, ParsedPacket } from './types.js';
 
 const IPPROTO_DCCP = 33;
 // IPv6 extension headers walked to find the transport protocol.

@@ -212,3 +212,6 @@ export interface ConntrackAccounting {
   /** net.netfilter.nf_conntrack_events (0 = none, 1 = all, 2 = when someone listens). */
   readonly events: number | undefined;
 }
+
+/** T with its readonly marks removed (decoders fill records field by field, then hand them out readonly). */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
